@@ -1,0 +1,120 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Ringstore",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ringstore", targets: ["ringstore"]),
+        .executable(name: "ringstore-storage-bench", targets: ["StorageBench"]),
+        .library(name: "RingstoreClient", targets: ["RingstoreClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.1.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+    ],
+    targets: [
+        // System LZ4 from Debian's liblz4-dev; module map only, no vendored sources.
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        // CRC32C (Castagnoli): SSE4.2 instruction when the CPU has it, table fallback otherwise.
+        .target(name: "CCRC32C"),
+        .target(name: "RingstoreCore"),
+        .target(
+            name: "LogStore",
+            dependencies: [
+                "RingstoreCore", "CLZ4", "CCRC32C",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "Wire", dependencies: ["RingstoreCore"]),
+        .target(
+            name: "RingstoreNode",
+            dependencies: [
+                "RingstoreCore", "LogStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "RingstoreServer",
+            dependencies: [
+                "RingstoreCore", "LogStore", "RingstoreNode", "Wire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "RingstoreClient",
+            dependencies: [
+                "Wire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "ringstore",
+            dependencies: [
+                "RingstoreServer", "RingstoreClient", "RingstoreCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "StorageBench",
+            dependencies: [
+                "LogStore", "RingstoreCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/StorageBench"
+        ),
+        .testTarget(
+            name: "RingstoreCoreTests",
+            dependencies: [
+                "RingstoreCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "LogStoreTests",
+            dependencies: [
+                "LogStore", "RingstoreCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "RingstoreServerTests",
+            dependencies: [
+                "RingstoreServer", "RingstoreClient", "RingstoreNode", "LogStore", "RingstoreCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: ["RingstoreClient", "ringstore"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

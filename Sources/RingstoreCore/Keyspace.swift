@@ -1,0 +1,89 @@
+/// How a keyspace replicates its data (DESIGN section 3).
+public enum ReplicationMode: String, Sendable, Codable, CaseIterable {
+    /// Dynamo style: any replica accepts reads and writes, R and W per request.
+    case leaderless
+    /// One leader per partition elected through etcd (a later issue).
+    case leader
+}
+
+/// How concurrent writes to one key are resolved in a leaderless keyspace.
+public enum ConflictPolicy: String, Sendable, Codable, CaseIterable {
+    /// Dotted version vectors: concurrent values are kept as siblings.
+    case vv
+    /// Last write wins by hybrid logical clock timestamp: concurrent writes are dropped.
+    case lww
+}
+
+/// A keyspace: a named set of keys with one replication mode and its defaults.
+public struct Keyspace: Sendable, Codable, Equatable {
+    public var name: KeyspaceName
+    public var mode: ReplicationMode
+    public var replicationFactor: Int
+    public var conflict: ConflictPolicy
+
+    public init(
+        name: KeyspaceName,
+        mode: ReplicationMode = .leaderless,
+        replicationFactor: Int = 1,
+        conflict: ConflictPolicy = .lww
+    ) {
+        self.name = name
+        self.mode = mode
+        self.replicationFactor = replicationFactor
+        self.conflict = conflict
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name
+        case mode
+        case replicationFactor = "replication_factor"
+        case conflict
+    }
+
+    /// Checks the definition against the cluster it is meant for.
+    public func validate(nodeCount: Int) throws(RingstoreError) {
+        guard replicationFactor >= 1 else {
+            throw RingstoreError(.invalidKeyspaceDefinition, "replication_factor must be at least 1")
+        }
+        guard replicationFactor <= nodeCount else {
+            throw RingstoreError(
+                .invalidKeyspaceDefinition,
+                "replication_factor \(replicationFactor) exceeds the \(nodeCount) node(s) of this cluster"
+            )
+        }
+        if mode == .leader {
+            throw RingstoreError(
+                .invalidKeyspaceDefinition,
+                "mode 'leader' needs a cluster with etcd; this node runs alone, use 'leaderless'"
+            )
+        }
+    }
+}
+
+/// The body of `PUT /v1/keyspaces/{name}`: every field optional, defaults filled in.
+public struct KeyspaceRequest: Sendable, Codable {
+    public var mode: ReplicationMode?
+    public var replicationFactor: Int?
+    public var conflict: ConflictPolicy?
+
+    public init(mode: ReplicationMode? = nil, replicationFactor: Int? = nil, conflict: ConflictPolicy? = nil) {
+        self.mode = mode
+        self.replicationFactor = replicationFactor
+        self.conflict = conflict
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case mode
+        case replicationFactor = "replication_factor"
+        case conflict
+    }
+
+    public func keyspace(named name: KeyspaceName) -> Keyspace {
+        Keyspace(
+            name: name,
+            mode: mode ?? .leaderless,
+            replicationFactor: replicationFactor ?? 1,
+            conflict: conflict ?? .lww
+        )
+    }
+}

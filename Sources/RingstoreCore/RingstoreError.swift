@@ -1,0 +1,36 @@
+/// An operating error of Ringstore: a struct with a growable `Code`, not a public enum.
+///
+/// The server maps each code to an HTTP status and a problem+json `type` in one place.
+public struct RingstoreError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is; stable across releases, new codes may be added.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        private init(_ name: String) { self.name = name }
+
+        public static let invalidKey = Code("invalid-key")
+        public static let keyTooLarge = Code("key-too-large")
+        public static let valueTooLarge = Code("value-too-large")
+        public static let invalidKeyspaceName = Code("invalid-keyspace-name")
+        public static let invalidKeyspaceDefinition = Code("invalid-keyspace-definition")
+        public static let unknownKeyspace = Code("unknown-keyspace")
+        public static let keyspaceExists = Code("keyspace-exists")
+        public static let invalidContext = Code("invalid-context")
+        public static let invalidParameter = Code("invalid-parameter")
+        public static let notFound = Code("not-found")
+        public static let unavailable = Code("unavailable")
+        public static let storage = Code("storage")
+
+        public var description: String { name }
+    }
+
+    public var code: Code
+    /// A human sentence saying what was wrong and, where it helps, what to do.
+    public var detail: String
+
+    public init(_ code: Code, _ detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    public var description: String { "\(code): \(detail)" }
+}
