@@ -32,10 +32,36 @@ public final class SimulatedDisk: Disk, @unchecked Sendable {
 
     public init() {}
 
+    private var crashCountdown: Int?
+
+    /// Loses power in the middle of whatever runs: the `operations`-th mutating call from
+    /// now (write, sync, truncate, create, rename, remove, directory sync) crashes the disk
+    /// instead of happening, and throws. Lets a test crash at every step of a procedure.
+    public func crash(afterOperations operations: Int) {
+        lock.withLock { crashCountdown = operations }
+    }
+
+    /// Counts a mutating operation; crashes and throws when the armed countdown runs out.
+    private func step() throws(LogStoreError) {
+        guard let remaining = crashCountdown else { return }
+        if remaining > 0 {
+            crashCountdown = remaining - 1
+            return
+        }
+        crashCountdown = nil
+        crashLocked(.dropUnsynced)
+        throw LogStoreError(.staleHandle, "simulated power loss")
+    }
+
     /// Loses power: every handle opened before becomes unusable, and the disk keeps only
     /// what was durable (plus torn prefixes in `.tornPrefix` mode).
     public func crash(_ mode: CrashMode = .dropUnsynced) {
-        lock.withLock {
+        lock.withLock { crashLocked(mode) }
+    }
+
+    private func crashLocked(_ mode: CrashMode) {
+        do {
+            crashCountdown = nil
             generation += 1
             var random: SeededRandom? = nil
             if case .tornPrefix(let seed) = mode { random = SeededRandom(seed: seed) }
@@ -101,6 +127,7 @@ public final class SimulatedDisk: Disk, @unchecked Sendable {
                 return SimulatedFile(disk: self, node: node, generation: generation, path: path)
             }
             guard create else { throw LogStoreError(.io, "no file \(path)") }
+            try step()
             let node = Node()
             directories[dir]!.entries[name] = node
             return SimulatedFile(disk: self, node: node, generation: generation, path: path)
@@ -109,13 +136,17 @@ public final class SimulatedDisk: Disk, @unchecked Sendable {
 
     public func remove(_ path: String) throws(LogStoreError) {
         let (dir, name) = split(path)
-        lock.withLock { _ = directories[dir]?.entries.removeValue(forKey: name) }
+        try lock.withLock { () throws(LogStoreError) in
+            try step()
+            _ = directories[dir]?.entries.removeValue(forKey: name)
+        }
     }
 
     public func rename(_ from: String, to: String) throws(LogStoreError) {
         let (fromDir, fromName) = split(from)
         let (toDir, toName) = split(to)
         try lock.withLock { () throws(LogStoreError) in
+            try step()
             guard let node = directories[fromDir]?.entries.removeValue(forKey: fromName) else {
                 throw LogStoreError(.io, "rename: no file \(from)")
             }
@@ -124,16 +155,18 @@ public final class SimulatedDisk: Disk, @unchecked Sendable {
     }
 
     public func syncDirectory(_ path: String) throws(LogStoreError) {
-        lock.withLock {
+        try lock.withLock { () throws(LogStoreError) in
+            try step()
             if let entries = directories[path]?.entries { directories[path]?.durableEntries = entries }
         }
     }
 
-    func withFile<T>(_ file: SimulatedFile, _ body: (Node) -> T) throws(LogStoreError) -> T {
+    func withFile<T>(_ file: SimulatedFile, mutating: Bool = false, _ body: (Node) -> T) throws(LogStoreError) -> T {
         try lock.withLock { () throws(LogStoreError) -> T in
             guard file.generation == generation else {
                 throw LogStoreError(.staleHandle, "\(file.path) was opened before a simulated crash")
             }
+            if mutating { try step() }
             return body(file.node)
         }
     }
@@ -163,7 +196,7 @@ final class SimulatedFile: DiskFile, @unchecked Sendable {
     }
 
     func write(_ bytes: [UInt8], at offset: UInt64) throws(LogStoreError) {
-        try disk.withFile(self) { node in
+        try disk.withFile(self, mutating: true) { node in
             let start = Int(offset)
             if node.data.count < start { node.data += [UInt8](repeating: 0, count: start - node.data.count) }
             let overlap = min(bytes.count, node.data.count - start)
@@ -173,7 +206,7 @@ final class SimulatedFile: DiskFile, @unchecked Sendable {
     }
 
     func sync() throws(LogStoreError) {
-        try disk.withFile(self) { node in node.durable = node.data }
+        try disk.withFile(self, mutating: true) { node in node.durable = node.data }
         disk.recordSync()
     }
 
@@ -182,7 +215,7 @@ final class SimulatedFile: DiskFile, @unchecked Sendable {
     }
 
     func truncate(to size: UInt64) throws(LogStoreError) {
-        try disk.withFile(self) { node in
+        try disk.withFile(self, mutating: true) { node in
             if Int(size) < node.data.count { node.data.removeLast(node.data.count - Int(size)) }
         }
     }
