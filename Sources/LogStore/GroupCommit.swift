@@ -72,7 +72,9 @@ extension LogStore {
     }
 
     private func timedSync(_ file: any DiskFile) throws(LogStoreError) {
+        let start = monotonicNanos()
         try file.sync()
+        configuration.syncObserver?(monotonicNanos() - start)
         lock.withLock { state.fsyncs += 1 }
     }
 

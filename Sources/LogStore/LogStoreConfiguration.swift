@@ -30,6 +30,8 @@ public struct LogStoreConfiguration: Sendable {
     public var batchBytesMax: Int
     /// Whether compaction drops tombstones once no older value can exist on disk.
     public var purgeTombstones: Bool
+    /// Called with the duration of every fsync, in nanoseconds (for a latency histogram).
+    public var syncObserver: (@Sendable (UInt64) -> Void)?
 
     public init(
         directory: String,
@@ -47,5 +49,6 @@ public struct LogStoreConfiguration: Sendable {
         self.compactionDeadRatio = compactionDeadRatio
         self.batchBytesMax = batchBytesMax
         self.purgeTombstones = purgeTombstones
+        self.syncObserver = nil
     }
 }

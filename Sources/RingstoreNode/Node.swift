@@ -1,0 +1,157 @@
+import LogStore
+import Logging
+import RingstoreCore
+import Synchronization
+
+/// One Ringstore node: its keyspace catalog and its store, composed synchronously.
+///
+/// Today a node runs alone (replication factor 1); the cluster issues put partition
+/// replicas and their state machines here. Every key of every keyspace lives in one
+/// LogStore, so concurrent writes to any keyspace share a group commit (one fsync).
+public final class Node: Sendable {
+    public let id: NodeID
+    public let limits: Limits
+    let store: LogStore
+    let logger: Logger
+    private let wallMillis: @Sendable () -> UInt64
+    private let clock: Mutex<HybridLogicalClock>
+    private let catalog: Mutex<[KeyspaceName: Keyspace]>
+
+    /// Opens the node on `store`; creates the `default` keyspace on first start.
+    public init(
+        id: NodeID,
+        store: LogStore,
+        limits: Limits = .default,
+        logger: Logger,
+        wallMillis: @escaping @Sendable () -> UInt64
+    ) async throws {
+        self.id = id
+        self.store = store
+        self.limits = limits
+        self.logger = logger
+        self.wallMillis = wallMillis
+        clock = Mutex(HybridLogicalClock())
+        var loaded: [KeyspaceName: Keyspace] = [:]
+        for storageKey in store.keys() where storageKey.starts(with: StorageKey.catalogPrefix) {
+            guard let entry = try store.get(storageKey), let value = entry.value else { continue }
+            let keyspace = try KeyspaceCodec.decode(value)
+            loaded[keyspace.name] = keyspace
+        }
+        catalog = Mutex(loaded)
+        if loaded[.default] == nil {
+            _ = try await createKeyspace(Keyspace(name: .default))
+        }
+    }
+
+    public var nodeCount: Int { 1 }
+
+    // MARK: Keyspaces
+
+    public func keyspaces() -> [Keyspace] {
+        catalog.withLock { Array($0.values) }.sorted { $0.name.name < $1.name.name }
+    }
+
+    public func keyspace(named name: String) throws(RingstoreError) -> Keyspace {
+        let validName = try KeyspaceName(validating: name, limits: limits)
+        guard let keyspace = catalog.withLock({ $0[validName] }) else {
+            throw RingstoreError(.unknownKeyspace, "keyspace '\(name)' does not exist; create it with PUT /v1/keyspaces/\(name)")
+        }
+        return keyspace
+    }
+
+    /// Creates a keyspace, or confirms an identical one. Returns whether it was created.
+    public func createKeyspace(_ keyspace: Keyspace) async throws(RingstoreError) -> Bool {
+        try keyspace.validate(nodeCount: nodeCount)
+        if let existing = catalog.withLock({ $0[keyspace.name] }) {
+            guard existing == keyspace else {
+                throw RingstoreError(.keyspaceExists, "keyspace '\(keyspace.name)' exists with another definition")
+            }
+            return false
+        }
+        try await storing { try await store.put(StorageKey.catalog(keyspace.name), value: KeyspaceCodec.encode(keyspace)) }
+        catalog.withLock { $0[keyspace.name] = keyspace }
+        logger.info("keyspace created", metadata: ["keyspace": "\(keyspace.name)"])
+        return true
+    }
+
+    // MARK: Data
+
+    public func put(
+        keyspace name: String, key: [UInt8], value: [UInt8], contentType: String?,
+        context: CausalContext?, consistency: ConsistencyLevel? = nil
+    ) async throws(RingstoreError) -> WriteResult {
+        let keyspace = try keyspace(named: name)
+        let validKey = try Key(validating: key, limits: limits)
+        guard value.count <= limits.valueBytesMax else {
+            throw RingstoreError(.valueTooLarge, "value is \(value.count) bytes; the limit is \(limits.valueBytesMax) bytes")
+        }
+        let required = try requiredReplicas(consistency, keyspace)
+        let version = nextVersion()
+        let metadata = ValueMetadata(version: version, contentType: contentType).encoded()
+        try await storing { try await store.put(StorageKey.data(keyspace.name, validKey), value: value, metadata: metadata) }
+        return WriteResult(version: version, acknowledged: 1, required: required)
+    }
+
+    public func delete(
+        keyspace name: String, key: [UInt8], context: CausalContext?, consistency: ConsistencyLevel? = nil
+    ) async throws(RingstoreError) -> WriteResult {
+        let keyspace = try keyspace(named: name)
+        let validKey = try Key(validating: key, limits: limits)
+        let required = try requiredReplicas(consistency, keyspace)
+        let version = nextVersion()
+        let metadata = ValueMetadata(version: version, contentType: nil).encoded()
+        try await storing { try await store.delete(StorageKey.data(keyspace.name, validKey), metadata: metadata) }
+        return WriteResult(version: version, acknowledged: 1, required: required)
+    }
+
+    /// The value of `key`, or nil when it does not exist or was deleted.
+    public func get(keyspace name: String, key: [UInt8], consistency: ConsistencyLevel? = nil) throws(RingstoreError) -> ReadResult? {
+        let keyspace = try keyspace(named: name)
+        let validKey = try Key(validating: key, limits: limits)
+        _ = try requiredReplicas(consistency, keyspace)
+        let entry: StoredEntry?
+        do {
+            entry = try store.get(StorageKey.data(keyspace.name, validKey))
+        } catch {
+            throw RingstoreError(.storage, "reading the key failed: \(error)")
+        }
+        guard let entry, let value = entry.value else { return nil }
+        guard let metadata = ValueMetadata(decoding: entry.metadata) else {
+            throw RingstoreError(.storage, "stored version metadata of the key is unreadable")
+        }
+        return ReadResult(value: value, contentType: metadata.contentType, version: metadata.version)
+    }
+
+    /// Store figures for metrics.
+    public func storeStatistics() -> LogStoreStatistics { store.statistics() }
+
+    // MARK: Helpers
+
+    /// A level this node can meet. With one replica, any level above 1 cannot be met:
+    /// 503, never a silent downgrade.
+    private func requiredReplicas(_ level: ConsistencyLevel?, _ keyspace: Keyspace) throws(RingstoreError) -> Int {
+        let required = (level ?? .quorum).required(replicas: keyspace.replicationFactor)
+        guard required <= keyspace.replicationFactor else {
+            throw RingstoreError(
+                .unavailable,
+                "consistency needs \(required) replicas but keyspace '\(keyspace.name)' has \(keyspace.replicationFactor)"
+            )
+        }
+        return required
+    }
+
+    private func nextVersion() -> StoredVersion {
+        let now = wallMillis()
+        let timestamp = clock.withLock { $0.tick(wallMillis: now) }
+        return StoredVersion(timestamp: timestamp, node: id)
+    }
+
+    private func storing(_ body: () async throws -> Void) async throws(RingstoreError) {
+        do {
+            try await body()
+        } catch {
+            logger.error("store write failed", metadata: ["error": "\(error)"])
+            throw RingstoreError(.storage, "the write could not be made durable: \(error)")
+        }
+    }
+}

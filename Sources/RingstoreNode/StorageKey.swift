@@ -1,0 +1,18 @@
+import RingstoreCore
+
+/// How a node lays keys out in its one store: `keyspace 0x00 key` for data, and a
+/// reserved 0x01 prefix (no keyspace name can start with it) for the keyspace catalog.
+enum StorageKey {
+    static func data(_ keyspace: KeyspaceName, _ key: Key) -> [UInt8] {
+        var bytes = Array(keyspace.name.utf8)
+        bytes.append(0)
+        bytes.append(contentsOf: key.bytes)
+        return bytes
+    }
+
+    static let catalogPrefix: [UInt8] = [0x01] + Array("keyspace".utf8) + [0x00]
+
+    static func catalog(_ keyspace: KeyspaceName) -> [UInt8] {
+        catalogPrefix + Array(keyspace.name.utf8)
+    }
+}

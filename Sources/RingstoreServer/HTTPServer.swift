@@ -1,0 +1,95 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// Counts requests whose response waits on a write, so shutdown can let them finish.
+final class InFlightRequests: Sendable {
+    private let count = ManagedAtomicCounter()
+    func begin() { count.add(1) }
+    func end() { count.add(-1) }
+    var value: Int { count.load() }
+}
+
+/// The HTTP listener as a service: binds at start, and on graceful shutdown stops
+/// accepting, waits (bounded) for in-flight writes, then closes.
+public final class HTTPServer: Service, Sendable {
+    let router: Router
+    let metrics: HTTPMetrics
+    let inFlight = InFlightRequests()
+    let group: any EventLoopGroup
+    let host: String
+    let port: Int
+    let bodyBytesMax: Int
+    let logger: Logger
+    private let bound = BoundAddress()
+
+    init(router: Router, metrics: HTTPMetrics, group: any EventLoopGroup, host: String, port: Int, bodyBytesMax: Int, logger: Logger) {
+        self.router = router
+        self.metrics = metrics
+        self.group = group
+        self.host = host
+        self.port = port
+        self.bodyBytesMax = bodyBytesMax
+        self.logger = logger
+    }
+
+    /// The port actually bound (useful with port 0), once the service runs.
+    public func boundPort() async -> Int { await bound.port() }
+
+    public func run() async throws {
+        let router = router
+        let metrics = metrics
+        let inFlight = inFlight
+        let bodyBytesMax = bodyBytesMax
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(
+                        HTTPChannelHandler(router: router, metrics: metrics, inFlight: inFlight, bodyBytesMax: bodyBytesMax)
+                    )
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+        let port = channel.localAddress?.port ?? port
+        await bound.set(port)
+        router.readiness.set(true)
+        logger.info("listening", metadata: ["http": "\(host):\(port)"])
+        await withGracefulShutdownHandler {
+            try? await channel.closeFuture.get()
+        } onGracefulShutdown: {
+            channel.close(promise: nil)
+        }
+        router.readiness.set(false)
+        // Let writes that were accepted finish before the store closes (bounded: 10 s).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while inFlight.value > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        logger.info("stopped listening", metadata: ["unfinished": "\(inFlight.value)"])
+    }
+}
+
+/// The bound port, published once the listener is up.
+actor BoundAddress {
+    private var value: Int?
+    private var waiters: [CheckedContinuation<Int, Never>] = []
+
+    func set(_ port: Int) {
+        value = port
+        waiters.forEach { $0.resume(returning: port) }
+        waiters = []
+    }
+
+    func port() async -> Int {
+        if let value { return value }
+        return await withCheckedContinuation { waiters.append($0) }
+    }
+}

@@ -1,0 +1,76 @@
+import CoreMetrics
+import Foundation
+import LogStore
+import Logging
+import NIOCore
+import NIOPosix
+import Prometheus
+import RingstoreCore
+import RingstoreNode
+import ServiceLifecycle
+
+/// A running node: its store, the node over it, and the services that serve it.
+/// `ringstore serve` and the tests build it the same way.
+public struct NodeServer: Sendable {
+    public let node: Node
+    public let store: LogStore
+    public let http: HTTPServer
+    let maintenance: MaintenanceService
+    let threadPool: NIOThreadPool
+
+    /// The services to run in one `ServiceGroup`, in start order (shutdown runs in reverse:
+    /// the listener drains before maintenance stops).
+    public var services: [any Service] { [maintenance, http] }
+
+    /// Validates the configuration, opens (recovering) the store and the node.
+    public static func open(
+        _ configuration: ServerConfiguration,
+        registry: PrometheusCollectorRegistry,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) async throws -> NodeServer {
+        let problems = configuration.problems()
+        guard problems.isEmpty else {
+            throw RingstoreError(.invalidParameter, "invalid configuration: " + problems.joined(separator: "; "))
+        }
+        logger.info(
+            "starting node",
+            metadata: [
+                "node": "\(configuration.nodeID)", "dataDirectory": "\(configuration.dataDirectory)",
+                "http": "\(configuration.httpHost):\(configuration.httpPort)", "sync": "\(configuration.syncPolicy)",
+                "segmentBytesMax": "\(configuration.segmentBytesMax)", "compression": "\(configuration.compression)",
+                "keyBytesMax": "\(configuration.limits.keyBytesMax)", "valueBytesMax": "\(configuration.limits.valueBytesMax)",
+            ]
+        )
+        let factory = PrometheusMetricsFactory(registry: registry)
+        let fsyncTimer = CoreMetrics.Timer(label: "ringstore_store_fsync_duration_seconds", dimensions: [], factory: factory)
+        var storeConfiguration = configuration.storeConfiguration
+        storeConfiguration.syncObserver = { nanos in fsyncTimer.recordNanoseconds(Int64(nanos)) }
+        let threadPool = NIOThreadPool(numberOfThreads: 1)
+        threadPool.start()
+        let finalStoreConfiguration = storeConfiguration
+        let store = try await threadPool.runIfActive { [logger] in
+            try LogStore(configuration: finalStoreConfiguration, disk: PosixDisk(), logger: logger)
+        }
+        let node = try await Node(
+            id: NodeID(configuration.nodeID), store: store, limits: configuration.limits, logger: logger,
+            wallMillis: { UInt64(Date().timeIntervalSince1970 * 1000) }
+        )
+        let router = Router(node: node, registry: registry, readiness: Readiness())
+        let http = HTTPServer(
+            router: router, metrics: HTTPMetrics(factory: factory), group: group, host: configuration.httpHost,
+            port: configuration.httpPort, bodyBytesMax: configuration.limits.valueBytesMax, logger: logger
+        )
+        let maintenance = MaintenanceService(
+            node: node, store: store, threadPool: threadPool,
+            compactionInterval: .seconds(configuration.compactionIntervalSeconds), factory: factory, logger: logger
+        )
+        return NodeServer(node: node, store: store, http: http, maintenance: maintenance, threadPool: threadPool)
+    }
+
+    /// Closes the store (finishing pending writes) once the services have stopped.
+    public func close() async {
+        store.close()
+        try? await threadPool.shutdownGracefully()
+    }
+}

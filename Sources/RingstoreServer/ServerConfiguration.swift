@@ -1,0 +1,55 @@
+import LogStore
+import RingstoreCore
+
+/// Everything a node needs to start, validated as a whole before anything opens.
+/// Flags override the defaults; the `ringstore serve` command builds it.
+public struct ServerConfiguration: Sendable, Codable {
+    public var nodeID: String = "n1"
+    public var dataDirectory: String = "./data"
+    public var httpHost: String = "127.0.0.1"
+    public var httpPort: Int = 8080
+    /// `always`, `interval` or `none`.
+    public var sync: String = "always"
+    public var syncIntervalMillis: Int = 100
+    public var segmentBytesMax: UInt64 = 128 * 1024 * 1024
+    public var compression: Bool = true
+    public var compactionDeadRatio: Double = 0.5
+    public var compactionIntervalSeconds: Int = 30
+    public var limits: Limits = .default
+
+    public init() {}
+
+    public var syncPolicy: SyncPolicy {
+        switch sync {
+        case "none": .none
+        case "interval": .interval(.milliseconds(syncIntervalMillis))
+        default: .always
+        }
+    }
+
+    /// Every problem with the configuration at once, or none.
+    public func problems() -> [String] {
+        var found: [String] = []
+        if nodeID.isEmpty || nodeID.utf8.count > 64 { found.append("node id must be 1 to 64 characters") }
+        if !["always", "interval", "none"].contains(sync) { found.append("sync must be always, interval or none, not '\(sync)'") }
+        if syncIntervalMillis < 1 { found.append("sync interval must be at least 1 ms") }
+        if !(0...65535).contains(httpPort) { found.append("HTTP port \(httpPort) is out of range") }
+        if segmentBytesMax < 4096 || segmentBytesMax > UInt64(UInt32.max) {
+            found.append("segment size must be between 4 KiB and 4 GiB")
+        }
+        if !(0.05...1).contains(compactionDeadRatio) { found.append("compaction dead ratio must be between 0.05 and 1") }
+        if limits.keyBytesMax < 1 || limits.keyBytesMax > 60 * 1024 { found.append("key limit must be 1 byte to 60 KiB") }
+        if limits.valueBytesMax < 1 || limits.valueBytesMax > 64 * 1024 * 1024 {
+            found.append("value limit must be 1 byte to 64 MiB")
+        }
+        if dataDirectory.isEmpty { found.append("data directory must not be empty") }
+        return found
+    }
+
+    var storeConfiguration: LogStoreConfiguration {
+        LogStoreConfiguration(
+            directory: dataDirectory + "/store", syncPolicy: syncPolicy, segmentBytesMax: segmentBytesMax,
+            compression: compression, compactionDeadRatio: compactionDeadRatio
+        )
+    }
+}

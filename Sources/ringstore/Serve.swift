@@ -1,0 +1,88 @@
+import ArgumentParser
+import Logging
+import Prometheus
+import RingstoreServer
+import ServiceLifecycle
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a node.")
+
+    @Option(help: "This node's id.")
+    var nodeId: String = "n1"
+
+    @Option(help: "Where the node keeps its data.")
+    var dataDir: String = "./data"
+
+    @Option(help: "HTTP listen address, HOST:PORT.")
+    var http: String = "127.0.0.1:8080"
+
+    @Option(help: "When writes reach the disk: always (fsync before acknowledging), interval, none.")
+    var sync: String = "always"
+
+    @Option(help: "fsync interval in milliseconds for --sync interval.")
+    var syncIntervalMs: Int = 100
+
+    @Option(help: "Largest key in bytes.")
+    var keyBytesMax: Int = 1024
+
+    @Option(help: "Largest value in bytes.")
+    var valueBytesMax: Int = 1 << 20
+
+    @Option(help: "Segment size in bytes before a new segment starts.")
+    var segmentBytesMax: UInt64 = 128 * 1024 * 1024
+
+    @Option(help: "Seconds between compaction checks.")
+    var compactionIntervalSeconds: Int = 30
+
+    @Flag(help: "Store values uncompressed.")
+    var noCompression = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        guard let colon = http.lastIndex(of: ":"), let port = Int(http[http.index(after: colon)...]) else {
+            throw ValidationError("--http must be HOST:PORT, not '\(http)'")
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var config = ServerConfiguration()
+        config.nodeID = nodeId
+        config.dataDirectory = dataDir
+        config.httpHost = String(http[..<colon])
+        config.httpPort = port
+        config.sync = sync
+        config.syncIntervalMillis = syncIntervalMs
+        config.limits.keyBytesMax = keyBytesMax
+        config.limits.valueBytesMax = valueBytesMax
+        config.segmentBytesMax = segmentBytesMax
+        config.compactionIntervalSeconds = compactionIntervalSeconds
+        config.compression = !noCompression
+        let problems = config.problems()
+        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
+
+        let logger = Logger(label: "ringstore")
+        let registry = PrometheusCollectorRegistry()
+        let server = try await NodeServer.open(config, registry: registry, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: server.services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        do {
+            try await group.run()
+        } catch {
+            logger.error("node stopped with an error", metadata: ["error": "\(error)"])
+        }
+        await server.close()
+        logger.info("node stopped")
+    }
+}
