@@ -62,9 +62,9 @@ public final class HTTPServer: Service, Sendable {
         await bound.set(port)
         router.readiness.set(true)
         logger.info("listening", metadata: ["http": "\(host):\(port)"])
-        await withGracefulShutdownHandler {
+        await withTaskCancellationOrGracefulShutdownHandler {
             try? await channel.closeFuture.get()
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             channel.close(promise: nil)
         }
         router.readiness.set(false)
