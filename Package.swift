@@ -77,10 +77,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Heap figures for the benchmark (glibc mallinfo2, which Swift's Glibc module omits).
+        .target(name: "CHeapStats", path: "bench/CHeapStats"),
         .executableTarget(
             name: "StorageBench",
             dependencies: [
-                "LogStore", "RingstoreCore",
+                "LogStore", "RingstoreCore", "CHeapStats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),

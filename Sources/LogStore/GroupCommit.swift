@@ -8,6 +8,8 @@ struct FlusherState {
     var activeID: UInt32
     var activeSize: UInt64
     var activeHints: [HintEntry] = []
+    /// The file is zero-filled up to here (past `activeSize`).
+    var preallocatedEnd: UInt64 = 0
     var unsyncedBytes = 0
     var lastSyncNanos: UInt64 = 0
 }
@@ -23,7 +25,9 @@ extension LogStore {
             var syncDue = false
             let stop: Bool = lock.withLock {
                 while state.pending.isEmpty && !state.closing && !intervalSyncDue() {
+                    state.flusherWaiting = true
                     lock.wait(untilMonotonicNanos: intervalDeadline())
+                    state.flusherWaiting = false
                 }
                 if state.pending.isEmpty {
                     syncDue = flusher.unsyncedBytes > 0
@@ -40,15 +44,33 @@ extension LogStore {
                 state.pending.removeFirst(taken)
                 firstSequence = state.nextSequence
                 state.nextSequence += UInt64(taken)
-                dictionary = state.unpersistedDictionary
-                state.unpersistedDictionary = nil
                 return false
             }
+            // Taken after the batch: every dictionary its records use was created before them.
+            if !batch.isEmpty { dictionary = dictionaries.takeUnpersisted() }
             if syncDue { syncActive() }
             if stop { break }
             if !batch.isEmpty { commit(batch, firstSequence: firstSequence, dictionary: dictionary) }
         }
-        if flusher.unsyncedBytes > 0 { syncActive() }
+        // A clean stop leaves no preallocated tail behind.
+        do throws(LogStoreError) {
+            try flusher.activeFile.truncate(to: flusher.activeSize)
+            try timedSync(flusher.activeFile)
+        } catch {
+            fail(error)
+        }
+    }
+
+    /// Zero-fills ahead of the append so the fdatasync after it has no block allocation
+    /// (and so no journal commit) to wait for.
+    private func preallocate(for bytes: Int) throws(LogStoreError) {
+        let chunk = UInt64(configuration.preallocateBytes)
+        let needed = flusher.activeSize + UInt64(bytes)
+        guard chunk > 0, needed > flusher.preallocatedEnd else { return }
+        let end = needed + chunk
+        try flusher.activeFile.write([UInt8](repeating: 0, count: Int(end - max(flusher.preallocatedEnd, flusher.activeSize))),
+                                     at: max(flusher.preallocatedEnd, flusher.activeSize))
+        flusher.preallocatedEnd = end
     }
 
     private func intervalSyncDue() -> Bool {
@@ -106,6 +128,7 @@ extension LogStore {
                               isTombstone: write.isTombstone, key: write.key)
                 )
             }
+            try preallocate(for: buffer.count)
             try flusher.activeFile.write(buffer, at: flusher.activeSize)
             flusher.activeSize += UInt64(buffer.count)
             flusher.unsyncedBytes += buffer.count
@@ -154,6 +177,7 @@ extension LogStore {
 
     /// Closes the active segment (sync, hint file) and starts the next one.
     private func rollSegment(nextSequence: UInt64) throws(LogStoreError) {
+        try flusher.activeFile.truncate(to: flusher.activeSize)
         try timedSync(flusher.activeFile)
         flusher.unsyncedBytes = 0
         try files.writeDurably(

@@ -39,6 +39,7 @@ public final class LogStore: @unchecked Sendable {
     let files: StoreDirectory
     let logger: Logger
     let lock = StoreLock()
+    let dictionaries: DictionaryRegistry
     /// Everything below is guarded by `lock`.
     var state: StoreState
     /// Touched only by the flusher thread (and by `init` before it starts).
@@ -54,6 +55,7 @@ public final class LogStore: @unchecked Sendable {
         let recovered = try Recovery(configuration: configuration, disk: disk, logger: logger).run()
         state = recovered.state
         flusher = recovered.flusher
+        dictionaries = DictionaryRegistry(loaded: recovered.dictionaries)
         thread = FlusherThread { [unowned self] in self.runFlusher() }
     }
 
@@ -75,7 +77,7 @@ public final class LogStore: @unchecked Sendable {
         guard key.count <= RecordCodec.keyBytesMax, metadata.count <= RecordCodec.metadataBytesMax,
             (value?.count ?? 0) <= RecordCodec.valueBytesMax
         else { throw LogStoreError(.tooLarge, "key, metadata or value exceeds the record format's limits") }
-        let dictionary = configuration.compression ? lock.withLock { state.dictionaryFor(sample: value) } : nil
+        let dictionary = configuration.compression ? value.flatMap { dictionaries.dictionary(for: $0) } : nil
         var flags: Record.Flags = value == nil ? .tombstone : []
         var stored = value ?? []
         var dictionaryID: UInt32 = 0
@@ -97,7 +99,7 @@ public final class LogStore: @unchecked Sendable {
                     PendingWrite(bytes: bytes, key: key, isTombstone: value == nil, rawBytes: value?.count ?? 0,
                                  continuation: continuation)
                 )
-                lock.broadcast()
+                if state.flusherWaiting { lock.signal() }
                 return nil
             }
             if let rejected { continuation.resume(throwing: rejected) }
@@ -129,7 +131,7 @@ public final class LogStore: @unchecked Sendable {
         guard record.flags.contains(.compressed) else { return record.storedValue }
         var dictionary: CompressionDictionary?
         if record.dictionaryID != 0 {
-            dictionary = lock.withLock { state.dictionaries[record.dictionaryID] }
+            dictionary = dictionaries.dictionary(id: record.dictionaryID)
             guard dictionary != nil else {
                 throw LogStoreError(.corruption, "record \(record.sequence) needs missing dictionary \(record.dictionaryID)")
             }

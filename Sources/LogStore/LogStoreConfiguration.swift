@@ -30,6 +30,9 @@ public struct LogStoreConfiguration: Sendable {
     public var batchBytesMax: Int
     /// Whether compaction drops tombstones once no older value can exist on disk.
     public var purgeTombstones: Bool
+    /// The active segment is zero-filled this far ahead of its end, so an fdatasync after
+    /// an append finds its blocks allocated and has no file metadata to journal. 0 disables.
+    public var preallocateBytes: Int
     /// Called with the duration of every fsync, in nanoseconds (for a latency histogram).
     public var syncObserver: (@Sendable (UInt64) -> Void)?
 
@@ -40,7 +43,8 @@ public struct LogStoreConfiguration: Sendable {
         compression: Bool = true,
         compactionDeadRatio: Double = 0.5,
         batchBytesMax: Int = 4 * 1024 * 1024,
-        purgeTombstones: Bool = true
+        purgeTombstones: Bool = true,
+        preallocateBytes: Int = 4 * 1024 * 1024
     ) {
         self.directory = directory
         self.syncPolicy = syncPolicy
@@ -49,6 +53,7 @@ public struct LogStoreConfiguration: Sendable {
         self.compactionDeadRatio = compactionDeadRatio
         self.batchBytesMax = batchBytesMax
         self.purgeTombstones = purgeTombstones
+        self.preallocateBytes = preallocateBytes
         self.syncObserver = nil
     }
 }

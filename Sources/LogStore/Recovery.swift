@@ -17,7 +17,7 @@ struct Recovery {
 
     func path(_ name: String) -> String { files.file(name) }
 
-    func run() throws(LogStoreError) -> (state: StoreState, flusher: FlusherState) {
+    func run() throws(LogStoreError) -> (state: StoreState, flusher: FlusherState, dictionaries: [UInt32: CompressionDictionary]) {
         try disk.createDirectory(directory)
         var names = Set(try disk.list(directory))
         try removeLeftovers(&names)
@@ -90,13 +90,10 @@ struct Recovery {
         let activeFile = try files.createSegment(id: activeID, baseSequence: nextSequence)
         keydir.segments[activeID] = SegmentInfo(file: activeFile, totalBytes: UInt64(SegmentHeader.bytes))
 
-        var state = StoreState(
+        let state = StoreState(
             keydir: keydir, activeID: activeID, activeSize: UInt64(SegmentHeader.bytes),
             nextSegmentID: activeID + 1, nextSequence: nextSequence
         )
-        state.dictionaries = dictionaries
-        state.currentDictionary = dictionaries.max { $0.key < $1.key }?.value
-        state.nextDictionaryID = (dictionaries.keys.max() ?? 0) + 1
         logger.info(
             "store opened",
             metadata: [
@@ -105,7 +102,7 @@ struct Recovery {
             ]
         )
         let flusher = FlusherState(activeFile: activeFile, activeID: activeID, activeSize: UInt64(SegmentHeader.bytes))
-        return (state, flusher)
+        return (state, flusher, dictionaries)
     }
 
     /// Temporary files are unfinished writes; a compaction manifest means its segments
@@ -177,6 +174,13 @@ struct Recovery {
             guard allowTornTail else {
                 throw LogStoreError(.corruption, "segment \(id) at offset \(at): \(problem)")
             }
+            if try isZeroFilled(file, from: at, to: size) {
+                // Preallocated space after the last record: not a loss.
+                try file.truncate(to: at)
+                try file.sync()
+                size = at
+                return hints
+            }
             logger.warning(
                 "truncating a torn tail",
                 metadata: ["segment": "\(id)", "offset": "\(at)", "droppedBytes": "\(size - at)", "reason": "\(problem)"]
@@ -186,5 +190,17 @@ struct Recovery {
             size = at
         }
         return hints
+    }
+
+    /// Whether every byte in [from, to) is zero (preallocated, never written).
+    private func isZeroFilled(_ file: any DiskFile, from: UInt64, to: UInt64) throws(LogStoreError) -> Bool {
+        var offset = from
+        while offset < to {
+            let chunk = try file.read(at: offset, count: Int(min(UInt64(Self.scanChunkBytes), to - offset)))
+            if chunk.isEmpty { return true }
+            if chunk.contains(where: { $0 != 0 }) { return false }
+            offset += UInt64(chunk.count)
+        }
+        return true
     }
 }

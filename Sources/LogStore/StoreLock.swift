@@ -39,6 +39,8 @@ final class StoreLock: @unchecked Sendable {
     }
 
     func broadcast() { pthread_cond_broadcast(condition) }
+
+    func signal() { pthread_cond_signal(condition) }
 }
 
 /// Monotonic nanoseconds, for the interval sync policy's deadlines.

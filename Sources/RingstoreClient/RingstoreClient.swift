@@ -134,18 +134,29 @@ public struct RingstoreClient: Sendable {
             head.headers.add(name: "Connection", value: "close")
             for (name, value) in headers { head.headers.add(name: name, value: value) }
             if let body { head.headers.add(name: "Content-Length", value: String(body.count)) }
-            try await outbound.write(.head(head))
-            if let body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-            try await outbound.write(.end(nil))
-            for try await response in inbound {
-                let bytes = response.body.map { Array($0.readableBytesView) } ?? []
-                return ClientResponse(
-                    status: Int(response.head.status.code),
-                    headers: response.head.headers.map { ($0.name, $0.value) },
-                    body: bytes
-                )
+            // A server may answer (413) and close before reading the whole body: a failed
+            // write is reported only if no response arrives either.
+            var writeError: (any Error)?
+            do {
+                try await outbound.write(.head(head))
+                if let body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                try await outbound.write(.end(nil))
+            } catch {
+                writeError = error
             }
-            throw ClientError("the connection closed before a response arrived")
+            do {
+                for try await response in inbound {
+                    let bytes = response.body.map { Array($0.readableBytesView) } ?? []
+                    return ClientResponse(
+                        status: Int(response.head.status.code),
+                        headers: response.head.headers.map { ($0.name, $0.value) },
+                        body: bytes
+                    )
+                }
+            } catch {
+                throw ClientError("request to \(host):\(port) failed: \(writeError ?? error)")
+            }
+            throw ClientError("the connection to \(host):\(port) closed before a response arrived\(writeError.map { " (\($0))" } ?? "")")
         }
     }
 }

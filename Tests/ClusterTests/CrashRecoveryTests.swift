@@ -23,12 +23,15 @@ import Testing
             try await node.waitUntilHealthy()
             let client = try node.client
             let acknowledged = Acknowledged()
-            let stopAt = ContinuousClock.now + .seconds(3)
+            // Writers run until the node is killed: once 200 writes were acknowledged (or
+            // after 20 s on a very slow machine), then a second more against the dead node.
+            let killDeadline = ContinuousClock.now + .seconds(20)
+            let stopped = Stopwatch()
             try await withThrowingTaskGroup(of: Void.self) { writers in
                 for writer in 0..<16 {
                     writers.addTask {
                         var i = 0
-                        while ContinuousClock.now < stopAt {
+                        while await !stopped.isPast(.seconds(1)) {
                             let key = "r\(round)-w\(writer)-\(i % 50)"
                             let value = Array("round \(round) writer \(writer) write \(i) ".utf8) + [UInt8](repeating: UInt8(i % 251), count: i % 300)
                             i += 1
@@ -41,8 +44,11 @@ import Testing
                     }
                 }
                 writers.addTask {
-                    try await Task.sleep(for: .milliseconds(1500))
+                    while await acknowledged.values.count < 200 && ContinuousClock.now < killDeadline {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
                     node.kill9()
+                    await stopped.start()
                 }
                 try await writers.waitForAll()
             }
@@ -65,6 +71,13 @@ import Testing
             #expect(lost == 0, "round \(round): \(lost) of \(acked.count) acknowledged writes lost")
             restarted.terminate()
         }
+    }
+
+    /// Marks a moment and tells whether a duration has passed since.
+    actor Stopwatch {
+        var started: ContinuousClock.Instant?
+        func start() { started = ContinuousClock.now }
+        func isPast(_ duration: Duration) -> Bool { started.map { ContinuousClock.now - $0 > duration } ?? false }
     }
 
     /// Values start with "round R writer W write I "; a later I from the same writer is newer.
