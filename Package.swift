@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "ringstore", targets: ["ringstore"]),
         .executable(name: "ringstore-storage-bench", targets: ["StorageBench"]),
+        .executable(name: "ringstore-http-floor", targets: ["HTTPFloor"]),
         .library(name: "RingstoreClient", targets: ["RingstoreClient"]),
     ],
     dependencies: [
@@ -88,6 +89,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/StorageBench"
+        ),
+        .executableTarget(
+            name: "HTTPFloor",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "bench/HTTPFloor"
         ),
         .testTarget(
             name: "RingstoreCoreTests",
