@@ -15,7 +15,8 @@ public final class Node: Sendable {
     let logger: Logger
     private let wallMillis: @Sendable () -> UInt64
     private let clock: Mutex<HybridLogicalClock>
-    private let catalog: Mutex<[KeyspaceName: Keyspace]>
+    /// Keyspaces by name.
+    private let catalog: Mutex<[String: Keyspace]>
 
     /// Opens the node on `store`; creates the `default` keyspace on first start.
     public init(
@@ -31,14 +32,14 @@ public final class Node: Sendable {
         self.logger = logger
         self.wallMillis = wallMillis
         clock = Mutex(HybridLogicalClock())
-        var loaded: [KeyspaceName: Keyspace] = [:]
+        var loaded: [String: Keyspace] = [:]
         for storageKey in store.keys() where storageKey.starts(with: StorageKey.catalogPrefix) {
             guard let entry = try store.get(storageKey), let value = entry.value else { continue }
             let keyspace = try KeyspaceCodec.decode(value)
-            loaded[keyspace.name] = keyspace
+            loaded[keyspace.name.name] = keyspace
         }
         catalog = Mutex(loaded)
-        if loaded[.default] == nil {
+        if loaded[KeyspaceName.default.name] == nil {
             _ = try await createKeyspace(Keyspace(name: .default))
         }
     }
@@ -52,8 +53,10 @@ public final class Node: Sendable {
     }
 
     public func keyspace(named name: String) throws(RingstoreError) -> Keyspace {
+        // Fast path: a name in the catalog was validated when it was created.
+        if let known = catalog.withLock({ $0[name] }) { return known }
         let validName = try KeyspaceName(validating: name, limits: limits)
-        guard let keyspace = catalog.withLock({ $0[validName] }) else {
+        guard let keyspace = catalog.withLock({ $0[validName.name] }) else {
             throw RingstoreError(.unknownKeyspace, "keyspace '\(name)' does not exist; create it with PUT /v1/keyspaces/\(name)")
         }
         return keyspace
@@ -62,14 +65,14 @@ public final class Node: Sendable {
     /// Creates a keyspace, or confirms an identical one. Returns whether it was created.
     public func createKeyspace(_ keyspace: Keyspace) async throws(RingstoreError) -> Bool {
         try keyspace.validate(nodeCount: nodeCount)
-        if let existing = catalog.withLock({ $0[keyspace.name] }) {
+        if let existing = catalog.withLock({ $0[keyspace.name.name] }) {
             guard existing == keyspace else {
                 throw RingstoreError(.keyspaceExists, "keyspace '\(keyspace.name)' exists with another definition")
             }
             return false
         }
         try await storing { try await store.put(StorageKey.catalog(keyspace.name), value: KeyspaceCodec.encode(keyspace)) }
-        catalog.withLock { $0[keyspace.name] = keyspace }
+        catalog.withLock { $0[keyspace.name.name] = keyspace }
         logger.info("keyspace created", metadata: ["keyspace": "\(keyspace.name)"])
         return true
     }

@@ -55,7 +55,7 @@ final class HTTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
-        let route = Router.route(of: head.uri.split(separator: "?").first.map(String.init) ?? head.uri)
+        let route = Router.route(of: head.uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(head.uri[..<$0]) } ?? head.uri)
         let keepAlive = head.isKeepAlive
         let start = startNanos
         if let rejected {
@@ -69,7 +69,7 @@ final class HTTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         let request = HTTPRequest(
-            method: head.method, path: target.path, query: target.query, headers: head.headers,
+            route: route, method: head.method, path: target.path, query: target.query, headers: head.headers,
             body: body ?? context.channel.allocator.buffer(capacity: 0)
         )
         body = nil
@@ -98,7 +98,11 @@ final class HTTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         if headers.first(name: "Content-Length") == nil {
             headers.add(name: "Content-Length", value: String(response.body?.readableBytes ?? 0))
         }
-        headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        if !keepAlive {
+            headers.add(name: "Connection", value: "close")
+        } else if head.version.minor == 0 {
+            headers.add(name: "Connection", value: "keep-alive")
+        }
         let responseHead = HTTPResponseHead(version: head.version, status: response.status, headers: headers)
         context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
         if let body = response.body, head.method != .HEAD {

@@ -3,6 +3,7 @@ import NIOHTTP1
 
 /// A whole request as the router sees it: head, decoded path and query, body.
 struct HTTPRequest {
+    var route: Router.Route
     var method: HTTPMethod
     var path: String
     var query: [(String, String)]
@@ -11,14 +12,15 @@ struct HTTPRequest {
 
     /// Splits the target into a path and percent-decoded query pairs; nil if malformed.
     static func parseTarget(_ uri: String) -> (path: String, query: [(String, String)])? {
-        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let path = String(parts[0])
+        guard let mark = uri.firstIndex(of: "?") else { return (uri, []) }
+        let path = String(uri[..<mark])
+        let rawQuery = uri[uri.index(after: mark)...]
         var query: [(String, String)] = []
-        if parts.count == 2 && !parts[1].isEmpty {
-            for pair in parts[1].split(separator: "&") {
+        if !rawQuery.isEmpty {
+            for pair in rawQuery.split(separator: "&") {
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard let name = PercentDecoding.decode(String(kv[0])),
-                    let value = PercentDecoding.decode(kv.count == 2 ? String(kv[1]) : "")
+                guard let name = PercentDecoding.decode(kv[0].utf8),
+                    let value = PercentDecoding.decode(kv.count == 2 ? kv[1].utf8 : "".utf8[...])
                 else { return nil }
                 query.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
             }
@@ -42,10 +44,10 @@ struct HTTPResponse {
 
 /// RFC 3986 percent-decoding of path segments and query components.
 enum PercentDecoding {
-    static func decode(_ text: String) -> [UInt8]? {
+    static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
         var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count)
-        var iterator = text.utf8.makeIterator()
+        out.reserveCapacity(text.count)
+        var iterator = text.makeIterator()
         while let byte = iterator.next() {
             if byte == UInt8(ascii: "%") {
                 guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {

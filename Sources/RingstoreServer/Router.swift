@@ -27,15 +27,18 @@ struct Router: Sendable {
 
     /// Decides which route a path belongs to (for metrics too).
     static func route(of path: String) -> Route {
-        if path.hasPrefix("/v1/kv/") { return .kv }
-        if path == "/v1/keyspaces" || path.hasPrefix("/v1/keyspaces/") { return .keyspaces }
+        let bytes = path.utf8
+        if bytes.starts(with: kvPrefix) { return .kv }
+        if bytes.elementsEqual("/v1/keyspaces".utf8) || bytes.starts(with: "/v1/keyspaces/".utf8) { return .keyspaces }
         return Route(rawValue: path) ?? .unknown
     }
+
+    static let kvPrefix = Array("/v1/kv/".utf8)
 
     /// Handles what needs no waiting; nil means "call `handleAsync`".
     func handleImmediately(_ request: HTTPRequest) -> HTTPResponse? {
         do throws(RingstoreError) {
-            switch (Router.route(of: request.path), request.method) {
+            switch (request.route, request.method) {
             case (.kv, .GET), (.kv, .HEAD):
                 return try get(request)
             case (.kv, .PUT), (.kv, .DELETE), (.keyspaces, .PUT):
@@ -70,7 +73,7 @@ struct Router: Sendable {
 
     func handleAsync(_ request: HTTPRequest) async -> HTTPResponse {
         do throws(RingstoreError) {
-            switch (Router.route(of: request.path), request.method) {
+            switch (request.route, request.method) {
             case (.kv, .PUT): return try await put(request)
             case (.kv, .DELETE): return try await delete(request)
             case (.keyspaces, .PUT): return try await createKeyspace(request)
@@ -90,12 +93,12 @@ struct Router: Sendable {
 
     /// `/v1/kv/{keyspace}/{key}`: the key is everything after the keyspace, percent-decoded.
     private func address(_ path: String) throws(RingstoreError) -> KeyAddress {
-        let rest = path.dropFirst("/v1/kv/".count)
-        guard let slash = rest.firstIndex(of: "/") else {
+        let rest = path.utf8.dropFirst(Router.kvPrefix.count)
+        guard let slash = rest.firstIndex(of: UInt8(ascii: "/")) else {
             throw RingstoreError(.invalidKey, "the path must be /v1/kv/{keyspace}/{key}")
         }
-        let keyspace = String(rest[..<slash])
-        guard let key = PercentDecoding.decode(String(rest[rest.index(after: slash)...])) else {
+        let keyspace = String(decoding: rest[..<slash], as: UTF8.self)
+        guard let key = PercentDecoding.decode(rest[rest.index(after: slash)...]) else {
             throw RingstoreError(.invalidKey, "the key is not valid percent-encoding")
         }
         return KeyAddress(keyspace: keyspace, key: key)
