@@ -77,7 +77,8 @@ public final class LogStore: @unchecked Sendable {
         guard key.count <= RecordCodec.keyBytesMax, metadata.count <= RecordCodec.metadataBytesMax,
             (value?.count ?? 0) <= RecordCodec.valueBytesMax
         else { throw LogStoreError(.tooLarge, "key, metadata or value exceeds the record format's limits") }
-        let dictionary = configuration.compression ? value.flatMap { dictionaries.dictionary(for: $0) } : nil
+        let dictionary = configuration.compression && configuration.compressionDictionary
+            ? value.flatMap { dictionaries.dictionary(for: $0) } : nil
         var flags: Record.Flags = value == nil ? .tombstone : []
         var stored = value ?? []
         var dictionaryID: UInt32 = 0

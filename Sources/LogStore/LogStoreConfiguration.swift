@@ -24,6 +24,9 @@ public struct LogStoreConfiguration: Sendable {
     public var segmentBytesMax: UInt64
     /// Whether values are LZ4-compressed when that saves at least an eighth.
     public var compression: Bool
+    /// Whether values are compressed against a shared dictionary built from the first
+    /// 64 KiB of values (otherwise each value is compressed alone).
+    public var compressionDictionary: Bool = true
     /// Compaction rewrites a closed segment once this fraction of its bytes is dead.
     public var compactionDeadRatio: Double
     /// Largest number of bytes one group commit writes before it fsyncs.

@@ -32,6 +32,14 @@ final class NodeProcess: @unchecked Sendable {
         try process.run()
     }
 
+    /// A test that fails or throws midway never leaves a node running.
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
     var client: RingstoreClient {
         get throws { try RingstoreClient(endpoint: "http://127.0.0.1:\(port)", timeout: .seconds(5)) }
     }

@@ -139,9 +139,10 @@ enum ValueGenerator {
 /// Writes a fixed set of values and reports how they were stored.
 enum CompressionRun {
     enum Kind: CaseIterable, CustomStringConvertible {
-        case json1KiB, json4KiB, random1KiB
+        case json1KiBAlone, json1KiB, json4KiB, random1KiB
         var title: String {
             switch self {
+            case .json1KiBAlone: "JSON documents, ~1 KiB, each compressed alone (no dictionary)"
             case .json1KiB: "JSON documents, ~1 KiB"
             case .json4KiB: "JSON documents, ~4 KiB"
             case .random1KiB: "random bytes, 1 KiB"
@@ -158,14 +159,15 @@ enum CompressionRun {
     }
 
     static func run(directory: String, kind: Kind, logger: Logger) async throws -> Result {
-        let store = try LogStore(
-            configuration: LogStoreConfiguration(directory: directory, syncPolicy: .none, compression: true), logger: logger)
+        var configuration = LogStoreConfiguration(directory: directory, syncPolicy: .none, compression: true)
+        configuration.compressionDictionary = kind != .json1KiBAlone
+        let store = try LogStore(configuration: configuration, logger: logger)
         var rng = SeededRandom(seed: 7)
         let count = 20_000
         for i in 0..<count {
             let value: [UInt8] =
                 switch kind {
-                case .json1KiB: ValueGenerator.json(i, bytes: 1024, using: &rng)
+                case .json1KiB, .json1KiBAlone: ValueGenerator.json(i, bytes: 1024, using: &rng)
                 case .json4KiB: ValueGenerator.json(i, bytes: 4096, using: &rng)
                 case .random1KiB: ValueGenerator.random(1024, using: &rng)
                 }

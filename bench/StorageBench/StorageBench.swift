@@ -50,8 +50,9 @@ struct StorageBench: AsyncParsableCommand {
 
         report.line("## Appends with sync=always (\(valueBytes) B values)")
         report.line("")
-        report.line("| writers | appends/s | MB/s | records per fsync | p50 | p99 | x raw fsync rate |")
-        report.line("|---|---|---|---|---|---|---|")
+        report.line("| writers | appends/s | MB/s | records per fsync | p50 | p99 | x raw fsync rate | x one writer |")
+        report.line("|---|---|---|---|---|---|---|---|")
+        var single = 0.0
         for writers in [1, 16, 64] {
             let r = try await AppendLoad.run(
                 directory: directory + "/append-\(writers)", writers: writers, seconds: seconds,
@@ -59,7 +60,9 @@ struct StorageBench: AsyncParsableCommand {
             report.line(
                 "| \(writers) | \(Int(r.perSecond)) | \(String(format: "%.2f", r.megabytesPerSecond)) | "
                     + "\(String(format: "%.1f", r.recordsPerFsync)) | \(Micros(r.p50)) | \(Micros(r.p99)) | "
-                    + "\(String(format: "%.1f", r.perSecond / raw.perSecond)) |")
+                    + "\(String(format: "%.1f", r.perSecond / raw.perSecond)) | "
+                    + "\(String(format: "%.1f", r.perSecond / (single > 0 ? single : r.perSecond))) |")
+            if writers == 1 { single = r.perSecond }
         }
         report.line("")
 
