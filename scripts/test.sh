@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+swift format lint --strict --recursive Sources Tests bench Package.swift
 swift build --build-tests
 python3 scripts/check-openapi.py .build/debug/ringstore
 swift test --skip-build

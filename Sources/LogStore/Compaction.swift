@@ -17,27 +17,30 @@ extension LogStore {
     /// Returns nil when there was nothing to do.
     @discardableResult
     public func compact(everything: Bool = false) throws(LogStoreError) -> CompactionReport? {
-        guard let plan = lock.withLock({ () -> CompactionPlan? in
-            guard !state.compacting, !state.closing else { return nil }
-            let victims = state.keydir.segments.filter { id, segment in
-                guard id != state.activeID else { return false }
-                let payload = segment.totalBytes - UInt64(SegmentHeader.bytes)
-                if everything { return true }
-                return payload > 0 && Double(segment.deadBytes) >= configuration.compactionDeadRatio * Double(payload)
-            }
-            guard !victims.isEmpty else { return nil }
-            state.compacting = true
-            // A tombstone may be dropped only if no segment outside this compaction can
-            // hold an older record of its key (bitcask#82): every other segment starts later.
-            var othersMinSequence = state.nextSequence
-            for (id, segment) in state.keydir.segments where victims[id] == nil {
-                othersMinSequence = min(othersMinSequence, segment.minSequence)
-            }
-            return CompactionPlan(
-                victims: victims.map { ($0.key, $0.value.file, $0.value.totalBytes) }.sorted { $0.0 < $1.0 },
-                othersMinSequence: othersMinSequence
-            )
-        }) else { return nil }
+        guard
+            let plan = lock.withLock({ () -> CompactionPlan? in
+                guard !state.compacting, !state.closing else { return nil }
+                let victims = state.keydir.segments.filter { id, segment in
+                    guard id != state.activeID else { return false }
+                    let payload = segment.totalBytes - UInt64(SegmentHeader.bytes)
+                    if everything { return true }
+                    return payload > 0
+                        && Double(segment.deadBytes) >= configuration.compactionDeadRatio * Double(payload)
+                }
+                guard !victims.isEmpty else { return nil }
+                state.compacting = true
+                // A tombstone may be dropped only if no segment outside this compaction can
+                // hold an older record of its key (bitcask#82): every other segment starts later.
+                var othersMinSequence = state.nextSequence
+                for (id, segment) in state.keydir.segments where victims[id] == nil {
+                    othersMinSequence = min(othersMinSequence, segment.minSequence)
+                }
+                return CompactionPlan(
+                    victims: victims.map { ($0.key, $0.value.file, $0.value.totalBytes) }.sorted { $0.0 < $1.0 },
+                    othersMinSequence: othersMinSequence
+                )
+            })
+        else { return nil }
         defer { lock.withLock { state.compacting = false } }
         do throws(LogStoreError) {
             return try run(plan)
@@ -52,8 +55,9 @@ extension LogStore {
         var purged: [([UInt8], KeydirEntry)] = []
         for (id, file, size) in plan.victims {
             try forEachRecord(in: file, id: id, size: size) { (record, offset, length, bytes) throws(LogStoreError) in
-                let here = KeydirEntry(segment: id, offset: UInt32(offset), length: UInt32(length),
-                                       isTombstone: record.isTombstone, sequence: record.sequence)
+                let here = KeydirEntry(
+                    segment: id, offset: UInt32(offset), length: UInt32(length),
+                    isTombstone: record.isTombstone, sequence: record.sequence)
                 let isLive = lock.withLock { state.keydir[record.key] == here }
                 guard isLive else { return }
                 if record.isTombstone && configuration.purgeTombstones && record.sequence < plan.othersMinSequence {
@@ -124,7 +128,8 @@ extension LogStore {
             case .incomplete:
                 if offset >= size {
                     if start < buffer.count {
-                        throw LogStoreError(.corruption, "segment \(id) ends inside a record at \(bufferBase + UInt64(start))")
+                        throw LogStoreError(
+                            .corruption, "segment \(id) ends inside a record at \(bufferBase + UInt64(start))")
                     }
                     return
                 }
@@ -188,10 +193,13 @@ struct CompactionOutput {
         }
         guard var open = current else { preconditionFailure("compaction output segment missing after creation") }
         try open.file.write(Array(bytes), at: open.size)
-        let new = KeydirEntry(segment: open.id, offset: UInt32(open.size), length: old.length,
-                              isTombstone: old.isTombstone, sequence: old.sequence)
-        open.hints.append(HintEntry(sequence: old.sequence, offset: new.offset, length: new.length,
-                                    isTombstone: old.isTombstone, key: record.key))
+        let new = KeydirEntry(
+            segment: open.id, offset: UInt32(open.size), length: old.length,
+            isTombstone: old.isTombstone, sequence: old.sequence)
+        open.hints.append(
+            HintEntry(
+                sequence: old.sequence, offset: new.offset, length: new.length,
+                isTombstone: old.isTombstone, key: record.key))
         open.size += UInt64(bytes.count)
         current = open
         moves.append(Move(key: record.key, old: old, new: new))
@@ -200,7 +208,8 @@ struct CompactionOutput {
     private mutating func seal() throws(LogStoreError) {
         guard let open = current else { return }
         try open.file.sync()
-        try store.files.writeDurably(HintFile.encode(segmentID: open.id, entries: open.hints), named: StoreFiles.hint(open.id))
+        try store.files.writeDurably(
+            HintFile.encode(segmentID: open.id, entries: open.hints), named: StoreFiles.hint(open.id))
         let final = store.files.file(StoreFiles.segment(open.id))
         try store.disk.rename(final + StoreFiles.temporarySuffix, to: final)
         try store.disk.syncDirectory(store.configuration.directory)

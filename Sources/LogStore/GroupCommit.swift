@@ -68,8 +68,9 @@ extension LogStore {
         let needed = flusher.activeSize + UInt64(bytes)
         guard chunk > 0, needed > flusher.preallocatedEnd else { return }
         let end = needed + chunk
-        try flusher.activeFile.write([UInt8](repeating: 0, count: Int(end - max(flusher.preallocatedEnd, flusher.activeSize))),
-                                     at: max(flusher.preallocatedEnd, flusher.activeSize))
+        try flusher.activeFile.write(
+            [UInt8](repeating: 0, count: Int(end - max(flusher.preallocatedEnd, flusher.activeSize))),
+            at: max(flusher.preallocatedEnd, flusher.activeSize))
         flusher.preallocatedEnd = end
     }
 
@@ -124,8 +125,9 @@ extension LogStore {
                 )
                 entries.append(entry)
                 flusher.activeHints.append(
-                    HintEntry(sequence: sequence, offset: entry.offset, length: entry.length,
-                              isTombstone: write.isTombstone, key: write.key)
+                    HintEntry(
+                        sequence: sequence, offset: entry.offset, length: entry.length,
+                        isTombstone: write.isTombstone, key: write.key)
                 )
             }
             try preallocate(for: buffer.count)
@@ -144,7 +146,8 @@ extension LogStore {
                 for (write, entry) in zip(batch, entries) {
                     state.keydir.apply(write.key, entry)
                     state.rawValueBytesWritten += UInt64(write.rawBytes)
-                    state.storedValueBytesWritten += UInt64(write.bytes.count - RecordCodec.headerBytes - write.key.count)
+                    state.storedValueBytesWritten += UInt64(
+                        write.bytes.count - RecordCodec.headerBytes - write.key.count)
                 }
                 state.keydir.segments[flusher.activeID]?.totalBytes = flusher.activeSize
                 state.activeSize = flusher.activeSize
@@ -189,8 +192,9 @@ extension LogStore {
             return state.nextSegmentID
         }
         let file = try files.createSegment(id: id, baseSequence: nextSequence)
-        flusher = FlusherState(activeFile: file, activeID: id, activeSize: UInt64(SegmentHeader.bytes),
-                               lastSyncNanos: flusher.lastSyncNanos)
+        flusher = FlusherState(
+            activeFile: file, activeID: id, activeSize: UInt64(SegmentHeader.bytes),
+            lastSyncNanos: flusher.lastSyncNanos)
         lock.withLock {
             state.keydir.segments[id] = SegmentInfo(file: file, totalBytes: UInt64(SegmentHeader.bytes))
             state.activeID = id

@@ -36,7 +36,9 @@ enum HintFile {
     /// file is not a valid hint for `segmentID`.
     static func decode(_ bytes: [UInt8], segmentID: UInt32, _ body: (HintEntry) -> Void) -> Bool {
         guard bytes.count >= 20, Array(bytes[0..<8]) == magic else { return false }
-        let stored = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self)) }
+        let stored = bytes.withUnsafeBytes {
+            UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))
+        }
         guard CRC32C.checksum(bytes[0..<(bytes.count - 4)]) == stored else { return false }
         var r = ByteReader(bytes, offset: 8)
         guard r.read(UInt32.self) == segmentID, let count: UInt32 = r.read() else { return false }
@@ -47,7 +49,8 @@ enum HintFile {
                 let tombstone: UInt8 = r.read(), let keyLength: UInt32 = r.read(),
                 let key = r.read(count: Int(keyLength))
             else { return false }
-            entries.append(HintEntry(sequence: sequence, offset: offset, length: length, isTombstone: tombstone == 1, key: key))
+            entries.append(
+                HintEntry(sequence: sequence, offset: offset, length: length, isTombstone: tombstone == 1, key: key))
         }
         guard r.remaining == 4 else { return false }
         entries.forEach(body)
@@ -71,7 +74,9 @@ enum DictionaryFile {
 
     static func decode(_ bytes: [UInt8]) -> CompressionDictionary? {
         guard bytes.count >= 20, Array(bytes[0..<8]) == magic else { return nil }
-        let stored = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self)) }
+        let stored = bytes.withUnsafeBytes {
+            UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))
+        }
         guard CRC32C.checksum(bytes[0..<(bytes.count - 4)]) == stored else { return nil }
         var r = ByteReader(bytes, offset: 8)
         guard let id: UInt32 = r.read(), let length: UInt32 = r.read(), Int(length) <= CompressionDictionary.bytesMax,
@@ -91,14 +96,16 @@ enum CompactionManifest {
         var w = ByteWriter()
         w.write(bytes: magic)
         w.write(UInt32(replaced.count))
-        replaced.forEach { w.write($0) }
+        for id in replaced { w.write(id) }
         w.write(CRC32C.checksum(w.bytes))
         return w.bytes
     }
 
     static func decode(_ bytes: [UInt8]) -> [UInt32]? {
         guard bytes.count >= 16, Array(bytes[0..<8]) == magic else { return nil }
-        let stored = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self)) }
+        let stored = bytes.withUnsafeBytes {
+            UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))
+        }
         guard CRC32C.checksum(bytes[0..<(bytes.count - 4)]) == stored else { return nil }
         var r = ByteReader(bytes, offset: 8)
         guard let count: UInt32 = r.read() else { return nil }

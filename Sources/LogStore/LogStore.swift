@@ -47,7 +47,9 @@ public final class LogStore: @unchecked Sendable {
     private var thread: FlusherThread?
 
     /// Opens (creating or recovering) the store in `configuration.directory`.
-    public init(configuration: LogStoreConfiguration, disk: any Disk = PosixDisk(), logger: Logger) throws(LogStoreError) {
+    public init(configuration: LogStoreConfiguration, disk: any Disk = PosixDisk(), logger: Logger)
+        throws(LogStoreError)
+    {
         self.configuration = configuration
         self.disk = disk
         self.files = StoreDirectory(disk: disk, path: configuration.directory)
@@ -77,12 +79,15 @@ public final class LogStore: @unchecked Sendable {
         guard key.count <= RecordCodec.keyBytesMax, metadata.count <= RecordCodec.metadataBytesMax,
             (value?.count ?? 0) <= RecordCodec.valueBytesMax
         else { throw LogStoreError(.tooLarge, "key, metadata or value exceeds the record format's limits") }
-        let dictionary = configuration.compression && configuration.compressionDictionary
+        let dictionary =
+            configuration.compression && configuration.compressionDictionary
             ? value.flatMap { dictionaries.dictionary(for: $0) } : nil
         var flags: Record.Flags = value == nil ? .tombstone : []
         var stored = value ?? []
         var dictionaryID: UInt32 = 0
-        if configuration.compression, let value, let compressed = ValueCompressor.compress(value, dictionary: dictionary) {
+        if configuration.compression, let value,
+            let compressed = ValueCompressor.compress(value, dictionary: dictionary)
+        {
             stored = compressed
             flags.insert(.compressed)
             dictionaryID = dictionary?.id ?? 0
@@ -97,8 +102,9 @@ public final class LogStore: @unchecked Sendable {
                 if let failure = state.failure { return failure }
                 if state.closing { return LogStoreError(.closed, "the store is closed") }
                 state.pending.append(
-                    PendingWrite(bytes: bytes, key: key, isTombstone: value == nil, rawBytes: value?.count ?? 0,
-                                 continuation: continuation)
+                    PendingWrite(
+                        bytes: bytes, key: key, isTombstone: value == nil, rawBytes: value?.count ?? 0,
+                        continuation: continuation)
                 )
                 if state.flusherWaiting { lock.signal() }
                 return nil
@@ -119,10 +125,12 @@ public final class LogStore: @unchecked Sendable {
         guard let (entry, file) = found else { return nil }
         let bytes = try file.read(at: UInt64(entry.offset), count: Int(entry.length))
         guard case .record(let record, _) = RecordCodec.decode(bytes) else {
-            throw LogStoreError(.corruption, "record at segment \(entry.segment) offset \(entry.offset) fails its checks")
+            throw LogStoreError(
+                .corruption, "record at segment \(entry.segment) offset \(entry.offset) fails its checks")
         }
         guard record.key == key, record.sequence == entry.sequence else {
-            throw LogStoreError(.corruption, "record at segment \(entry.segment) offset \(entry.offset) is another key's")
+            throw LogStoreError(
+                .corruption, "record at segment \(entry.segment) offset \(entry.offset) is another key's")
         }
         return StoredEntry(sequence: record.sequence, metadata: record.metadata, value: try value(of: record))
     }
@@ -134,10 +142,13 @@ public final class LogStore: @unchecked Sendable {
         if record.dictionaryID != 0 {
             dictionary = dictionaries.dictionary(id: record.dictionaryID)
             guard dictionary != nil else {
-                throw LogStoreError(.corruption, "record \(record.sequence) needs missing dictionary \(record.dictionaryID)")
+                throw LogStoreError(
+                    .corruption, "record \(record.sequence) needs missing dictionary \(record.dictionaryID)")
             }
         }
-        guard let value = ValueCompressor.decompress(record.storedValue, rawLength: Int(record.rawValueLength), dictionary: dictionary)
+        guard
+            let value = ValueCompressor.decompress(
+                record.storedValue, rawLength: Int(record.rawValueLength), dictionary: dictionary)
         else { throw LogStoreError(.corruption, "record \(record.sequence) does not decompress") }
         return value
     }

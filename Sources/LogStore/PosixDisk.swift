@@ -1,8 +1,4 @@
-
 import Glibc
-
-
-
 
 /// The real disk: POSIX calls, `fdatasync` for file data and `fsync` on the directory.
 public struct PosixDisk: Disk {

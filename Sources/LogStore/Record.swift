@@ -116,7 +116,9 @@ public enum RecordCodec {
     public static func decode(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Decoded {
         let available = bytes.count - offset
         guard available >= headerBytes else { return .incomplete }
-        func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + at, as: UInt32.self)) }
+        func u32(_ at: Int) -> UInt32 {
+            UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + at, as: UInt32.self))
+        }
         let crc = u32(0)
         let version = bytes[offset + 4]
         let flags = Record.Flags(rawValue: bytes[offset + 5])

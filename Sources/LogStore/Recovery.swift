@@ -17,7 +17,9 @@ struct Recovery {
 
     func path(_ name: String) -> String { files.file(name) }
 
-    func run() throws(LogStoreError) -> (state: StoreState, flusher: FlusherState, dictionaries: [UInt32: CompressionDictionary]) {
+    func run() throws(LogStoreError) -> (
+        state: StoreState, flusher: FlusherState, dictionaries: [UInt32: CompressionDictionary]
+    ) {
         try disk.createDirectory(directory)
         var names = Set(try disk.list(directory))
         try removeLeftovers(&names)
@@ -42,7 +44,8 @@ struct Recovery {
             let file = try disk.open(path(StoreFiles.segment(id)), create: false)
             var size = try file.size()
             let isTail = id == hintless.last
-            guard let header = SegmentHeader.decode(try file.read(at: 0, count: SegmentHeader.bytes)), header.id == id else {
+            guard let header = SegmentHeader.decode(try file.read(at: 0, count: SegmentHeader.bytes)), header.id == id
+            else {
                 if isTail && size <= UInt64(SegmentHeader.bytes) {
                     logger.warning("removing a segment whose creation was interrupted", metadata: ["segment": "\(id)"])
                     try disk.remove(path(StoreFiles.segment(id)))
@@ -59,11 +62,14 @@ struct Recovery {
                     maxSequence = max(maxSequence, entry.sequence)
                     keydir.apply(
                         entry.key,
-                        KeydirEntry(segment: id, offset: entry.offset, length: entry.length,
-                                    isTombstone: entry.isTombstone, sequence: entry.sequence)
+                        KeydirEntry(
+                            segment: id, offset: entry.offset, length: entry.length,
+                            isTombstone: entry.isTombstone, sequence: entry.sequence)
                     )
                 }
-                if !loaded { logger.warning("hint file fails its checks; scanning its segment", metadata: ["segment": "\(id)"]) }
+                if !loaded {
+                    logger.warning("hint file fails its checks; scanning its segment", metadata: ["segment": "\(id)"])
+                }
             }
             if !loaded {
                 let hints = try scan(file: file, id: id, size: &size, allowTornTail: isTail)
@@ -72,8 +78,9 @@ struct Recovery {
                     maxSequence = max(maxSequence, entry.sequence)
                     keydir.apply(
                         entry.key,
-                        KeydirEntry(segment: id, offset: entry.offset, length: entry.length,
-                                    isTombstone: entry.isTombstone, sequence: entry.sequence)
+                        KeydirEntry(
+                            segment: id, offset: entry.offset, length: entry.length,
+                            isTombstone: entry.isTombstone, sequence: entry.sequence)
                     )
                 }
                 scanned.append((id, hints))
@@ -130,7 +137,8 @@ struct Recovery {
             changed = true
         }
         for name in names {
-            guard let id = StoreFiles.id(of: name, suffix: StoreFiles.hintSuffix), !names.contains(StoreFiles.segment(id))
+            guard let id = StoreFiles.id(of: name, suffix: StoreFiles.hintSuffix),
+                !names.contains(StoreFiles.segment(id))
             else { continue }
             try disk.remove(path(name))
             names.remove(name)
@@ -142,7 +150,9 @@ struct Recovery {
     /// Reads a segment record by record, checking every CRC. A bad or incomplete record in
     /// the tail segment is a torn write: the file is truncated there and the loss logged.
     /// Anywhere else it is corruption, reported as an error.
-    func scan(file: any DiskFile, id: UInt32, size: inout UInt64, allowTornTail: Bool) throws(LogStoreError) -> [HintEntry] {
+    func scan(file: any DiskFile, id: UInt32, size: inout UInt64, allowTornTail: Bool) throws(LogStoreError)
+        -> [HintEntry]
+    {
         var decoder = RecordStreamDecoder(startingAt: UInt64(SegmentHeader.bytes))
         var readOffset = UInt64(SegmentHeader.bytes)
         var hints: [HintEntry] = []
@@ -150,8 +160,10 @@ struct Recovery {
         scanning: while true {
             switch decoder.next() {
             case .record(let record, let offset, let length):
-                hints.append(HintEntry(sequence: record.sequence, offset: UInt32(offset), length: UInt32(length),
-                                       isTombstone: record.isTombstone, key: record.key))
+                hints.append(
+                    HintEntry(
+                        sequence: record.sequence, offset: UInt32(offset), length: UInt32(length),
+                        isTombstone: record.isTombstone, key: record.key))
             case .corrupt(_, let reason):
                 problem = reason
                 break scanning
@@ -183,7 +195,9 @@ struct Recovery {
             }
             logger.warning(
                 "truncating a torn tail",
-                metadata: ["segment": "\(id)", "offset": "\(at)", "droppedBytes": "\(size - at)", "reason": "\(problem)"]
+                metadata: [
+                    "segment": "\(id)", "offset": "\(at)", "droppedBytes": "\(size - at)", "reason": "\(problem)",
+                ]
             )
             try file.truncate(to: at)
             try file.sync()

@@ -1,3 +1,5 @@
+import RingstoreCore
+
 /// Names of the files in a store directory (`docs/log-format.md` lists them).
 enum StoreFiles {
     static let segmentSuffix = ".seg"
@@ -25,8 +27,6 @@ enum StoreFiles {
         return UInt32(stem)
     }
 }
-
-import RingstoreCore
 
 /// The 32-byte header at the start of every segment file.
 enum SegmentHeader {

@@ -32,11 +32,15 @@ public struct RingstoreClient: Sendable {
     public var timeout: Duration
 
     /// `endpoint` is `http://HOST:PORT` (or `HOST:PORT`).
-    public init(endpoint: String, timeout: Duration = .seconds(10), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+    public init(
+        endpoint: String, timeout: Duration = .seconds(10),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) throws {
         var rest = Substring(endpoint)
         if rest.hasPrefix("http://") { rest = rest.dropFirst("http://".count) }
         while rest.hasSuffix("/") { rest = rest.dropLast() }
-        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port),
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
+            (1...65535).contains(port),
             colon > rest.startIndex
         else { throw ClientError("endpoint must look like http://127.0.0.1:8080, not '\(endpoint)'") }
         host = String(rest[..<colon])
@@ -47,8 +51,10 @@ public struct RingstoreClient: Sendable {
 
     // MARK: Key-value
 
-    public func put(keyspace: String, key: String, value: [UInt8], contentType: String? = nil, context: String? = nil,
-                    parameters: [(String, String)] = []) async throws -> ClientResponse {
+    public func put(
+        keyspace: String, key: String, value: [UInt8], contentType: String? = nil, context: String? = nil,
+        parameters: [(String, String)] = []
+    ) async throws -> ClientResponse {
         var headers: [(String, String)] = []
         if let contentType { headers.append(("Content-Type", contentType)) }
         if let context { headers.append((HeaderNames.context, context)) }
@@ -59,14 +65,18 @@ public struct RingstoreClient: Sendable {
         try await send(method: .GET, path: Self.kvPath(keyspace, key, parameters))
     }
 
-    public func delete(keyspace: String, key: String, context: String? = nil, parameters: [(String, String)] = []) async throws -> ClientResponse {
-        try await send(method: .DELETE, path: Self.kvPath(keyspace, key, parameters),
-                       headers: context.map { [(HeaderNames.context, $0)] } ?? [])
+    public func delete(keyspace: String, key: String, context: String? = nil, parameters: [(String, String)] = [])
+        async throws -> ClientResponse
+    {
+        try await send(
+            method: .DELETE, path: Self.kvPath(keyspace, key, parameters),
+            headers: context.map { [(HeaderNames.context, $0)] } ?? [])
     }
 
     public func createKeyspace(_ name: String, definitionJSON: String = "{}") async throws -> ClientResponse {
-        try await send(method: .PUT, path: "/v1/keyspaces/" + Self.escape(name), headers: [("Content-Type", "application/json")],
-                       body: Array(definitionJSON.utf8))
+        try await send(
+            method: .PUT, path: "/v1/keyspaces/" + Self.escape(name), headers: [("Content-Type", "application/json")],
+            body: Array(definitionJSON.utf8))
     }
 
     public func listKeyspaces() async throws -> ClientResponse {
@@ -86,7 +96,8 @@ public struct RingstoreClient: Sendable {
         var out = ""
         for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(UnicodeScalar(byte))
             default:
@@ -100,7 +111,9 @@ public struct RingstoreClient: Sendable {
     // MARK: Transport
 
     /// Sends any request (for tests of methods and headers the typed calls do not make).
-    public func send(method: HTTPMethod, path: String, headers: [(String, String)] = [], body: [UInt8]? = nil) async throws -> ClientResponse {
+    public func send(method: HTTPMethod, path: String, headers: [(String, String)] = [], body: [UInt8]? = nil)
+        async throws -> ClientResponse
+    {
         try await withThrowingTaskGroup(of: ClientResponse.self) { tasks in
             tasks.addTask { try await exchange(method: method, path: path, headers: headers, body: body) }
             tasks.addTask {
@@ -113,7 +126,9 @@ public struct RingstoreClient: Sendable {
         }
     }
 
-    private func exchange(method: HTTPMethod, path: String, headers: [(String, String)], body: [UInt8]?) async throws -> ClientResponse {
+    private func exchange(method: HTTPMethod, path: String, headers: [(String, String)], body: [UInt8]?) async throws
+        -> ClientResponse
+    {
         let channel: NIOAsyncChannel<NIOHTTPClientResponseFull, HTTPClientRequestPart>
         do {
             channel = try await ClientBootstrap(group: group)
@@ -121,8 +136,10 @@ public struct RingstoreClient: Sendable {
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        try channel.pipeline.syncOperations.addHandler(NIOHTTPClientResponseAggregator(maxContentLength: 256 << 20))
-                        return try NIOAsyncChannel<NIOHTTPClientResponseFull, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOHTTPClientResponseAggregator(maxContentLength: 256 << 20))
+                        return try NIOAsyncChannel<NIOHTTPClientResponseFull, HTTPClientRequestPart>(
+                            wrappingChannelSynchronously: channel)
                     }
                 }
         } catch {
@@ -156,7 +173,9 @@ public struct RingstoreClient: Sendable {
             } catch {
                 throw ClientError("request to \(host):\(port) failed: \(writeError ?? error)")
             }
-            throw ClientError("the connection to \(host):\(port) closed before a response arrived\(writeError.map { " (\($0))" } ?? "")")
+            throw ClientError(
+                "the connection to \(host):\(port) closed before a response arrived\(writeError.map { " (\($0))" } ?? "")"
+            )
         }
     }
 }

@@ -57,7 +57,8 @@ public final class Node: Sendable {
         if let known = catalog.withLock({ $0[name] }) { return known }
         let validName = try KeyspaceName(validating: name, limits: limits)
         guard let keyspace = catalog.withLock({ $0[validName.name] }) else {
-            throw RingstoreError(.unknownKeyspace, "keyspace '\(name)' does not exist; create it with PUT /v1/keyspaces/\(name)")
+            throw RingstoreError(
+                .unknownKeyspace, "keyspace '\(name)' does not exist; create it with PUT /v1/keyspaces/\(name)")
         }
         return keyspace
     }
@@ -71,7 +72,9 @@ public final class Node: Sendable {
             }
             return false
         }
-        try await storing { try await store.put(StorageKey.catalog(keyspace.name), value: KeyspaceCodec.encode(keyspace)) }
+        try await storing {
+            try await store.put(StorageKey.catalog(keyspace.name), value: KeyspaceCodec.encode(keyspace))
+        }
         catalog.withLock { $0[keyspace.name.name] = keyspace }
         logger.info("keyspace created", metadata: ["keyspace": "\(keyspace.name)"])
         return true
@@ -86,12 +89,15 @@ public final class Node: Sendable {
         let keyspace = try keyspace(named: name)
         let validKey = try Key(validating: key, limits: limits)
         guard value.count <= limits.valueBytesMax else {
-            throw RingstoreError(.valueTooLarge, "value is \(value.count) bytes; the limit is \(limits.valueBytesMax) bytes")
+            throw RingstoreError(
+                .valueTooLarge, "value is \(value.count) bytes; the limit is \(limits.valueBytesMax) bytes")
         }
         let required = try requiredReplicas(consistency, keyspace)
         let version = nextVersion()
         let metadata = ValueMetadata(version: version, contentType: contentType).encoded()
-        try await storing { try await store.put(StorageKey.data(keyspace.name, validKey), value: value, metadata: metadata) }
+        try await storing {
+            try await store.put(StorageKey.data(keyspace.name, validKey), value: value, metadata: metadata)
+        }
         return WriteResult(version: version, acknowledged: 1, required: required)
     }
 
@@ -108,7 +114,9 @@ public final class Node: Sendable {
     }
 
     /// The value of `key`, or nil when it does not exist or was deleted.
-    public func get(keyspace name: String, key: [UInt8], consistency: ConsistencyLevel? = nil) throws(RingstoreError) -> ReadResult? {
+    public func get(keyspace name: String, key: [UInt8], consistency: ConsistencyLevel? = nil) throws(RingstoreError)
+        -> ReadResult?
+    {
         let keyspace = try keyspace(named: name)
         let validKey = try Key(validating: key, limits: limits)
         _ = try requiredReplicas(consistency, keyspace)

@@ -32,7 +32,8 @@ public enum ConsistencyLevel: Sendable, Equatable {
         default:
             guard let n = Int(text), n >= 1, n <= 64 else {
                 throw RingstoreError(
-                    .invalidParameter, "consistency must be one, two, quorum, all or a number from 1 to 64, not '\(text)'"
+                    .invalidParameter,
+                    "consistency must be one, two, quorum, all or a number from 1 to 64, not '\(text)'"
                 )
             }
             self = .count(n)

@@ -50,12 +50,15 @@ final class HTTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func tooLarge(_ length: Int?) -> HTTPResponse {
         let size = length.map { "\($0) bytes" } ?? "larger than allowed"
-        return Problem(status: .payloadTooLarge, code: "value-too-large",
-                       detail: "the body is \(size); the limit is \(bodyBytesMax) bytes").response()
+        return Problem(
+            status: .payloadTooLarge, code: "value-too-large",
+            detail: "the body is \(size); the limit is \(bodyBytesMax) bytes"
+        ).response()
     }
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
-        let route = Router.route(of: head.uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(head.uri[..<$0]) } ?? head.uri)
+        let route = Router.route(
+            of: head.uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(head.uri[..<$0]) } ?? head.uri)
         let keepAlive = head.isKeepAlive
         let start = startNanos
         if let rejected {
@@ -64,8 +67,12 @@ final class HTTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         guard let target = HTTPRequest.parseTarget(head.uri) else {
-            let problem = Problem(status: .badRequest, code: "invalid-parameter", detail: "the query string is not valid percent-encoding")
-            write(context: context, head: head, response: problem.response(), keepAlive: keepAlive, route: route, start: start)
+            let problem = Problem(
+                status: .badRequest, code: "invalid-parameter", detail: "the query string is not valid percent-encoding"
+            )
+            write(
+                context: context, head: head, response: problem.response(), keepAlive: keepAlive, route: route,
+                start: start)
             return
         }
         let request = HTTPRequest(
@@ -86,7 +93,8 @@ final class HTTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
             inFlight.end()
             let (handler, context) = bound.value
             guard case .success(let response) = result else { return }
-            handler.write(context: context, head: head, response: response, keepAlive: keepAlive, route: route, start: start)
+            handler.write(
+                context: context, head: head, response: response, keepAlive: keepAlive, route: route, start: start)
         }
     }
 
@@ -114,7 +122,8 @@ final class HTTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
             let channel = context.channel
             done.futureResult.whenComplete { _ in channel.close(promise: nil) }
         }
-        metrics.record(route: route, method: head.method, status: response.status, nanos: DispatchTimeNanos.now() - start)
+        metrics.record(
+            route: route, method: head.method, status: response.status, nanos: DispatchTimeNanos.now() - start)
     }
 }
 

@@ -22,7 +22,8 @@ final class HTTPMetrics: Sendable {
             let dimensions = [("route", labels.route), ("method", labels.method), ("status", String(labels.status))]
             let made = (
                 CoreMetrics.Counter(label: "ringstore_http_requests_total", dimensions: dimensions, factory: factory),
-                CoreMetrics.Timer(label: "ringstore_http_request_duration_seconds", dimensions: dimensions, factory: factory)
+                CoreMetrics.Timer(
+                    label: "ringstore_http_request_duration_seconds", dimensions: dimensions, factory: factory)
             )
             cache[labels] = made
             return made

@@ -25,7 +25,10 @@ public final class HTTPServer: Service, Sendable {
     let logger: Logger
     private let bound = BoundAddress()
 
-    init(router: Router, metrics: HTTPMetrics, group: any EventLoopGroup, host: String, port: Int, bodyBytesMax: Int, logger: Logger) {
+    init(
+        router: Router, metrics: HTTPMetrics, group: any EventLoopGroup, host: String, port: Int, bodyBytesMax: Int,
+        logger: Logger
+    ) {
         self.router = router
         self.metrics = metrics
         self.group = group
@@ -57,7 +60,8 @@ public final class HTTPServer: Service, Sendable {
                         withOutboundHeaderValidation: false
                     )
                     try channel.pipeline.syncOperations.addHandler(
-                        HTTPChannelHandler(router: router, metrics: metrics, inFlight: inFlight, bodyBytesMax: bodyBytesMax)
+                        HTTPChannelHandler(
+                            router: router, metrics: metrics, inFlight: inFlight, bodyBytesMax: bodyBytesMax)
                     )
                 }
             }
@@ -89,7 +93,7 @@ actor BoundAddress {
 
     func set(_ port: Int) {
         value = port
-        waiters.forEach { $0.resume(returning: port) }
+        for waiter in waiters { waiter.resume(returning: port) }
         waiters = []
     }
 

@@ -16,7 +16,10 @@ final class MaintenanceService: Service, Sendable {
     let logger: Logger
     let gauges: StoreGauges
 
-    init(node: Node, store: LogStore, threadPool: NIOThreadPool, compactionInterval: Duration, factory: any MetricsFactory, logger: Logger) {
+    init(
+        node: Node, store: LogStore, threadPool: NIOThreadPool, compactionInterval: Duration,
+        factory: any MetricsFactory, logger: Logger
+    ) {
         self.node = node
         self.store = store
         self.threadPool = threadPool

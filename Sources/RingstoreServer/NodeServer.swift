@@ -39,11 +39,13 @@ public struct NodeServer: Sendable {
                 "node": "\(configuration.nodeID)", "dataDirectory": "\(configuration.dataDirectory)",
                 "http": "\(configuration.httpHost):\(configuration.httpPort)", "sync": "\(configuration.syncPolicy)",
                 "segmentBytesMax": "\(configuration.segmentBytesMax)", "compression": "\(configuration.compression)",
-                "keyBytesMax": "\(configuration.limits.keyBytesMax)", "valueBytesMax": "\(configuration.limits.valueBytesMax)",
+                "keyBytesMax": "\(configuration.limits.keyBytesMax)",
+                "valueBytesMax": "\(configuration.limits.valueBytesMax)",
             ]
         )
         let factory = PrometheusMetricsFactory(registry: registry)
-        let fsyncTimer = CoreMetrics.Timer(label: "ringstore_store_fsync_duration_seconds", dimensions: [], factory: factory)
+        let fsyncTimer = CoreMetrics.Timer(
+            label: "ringstore_store_fsync_duration_seconds", dimensions: [], factory: factory)
         var storeConfiguration = configuration.storeConfiguration
         storeConfiguration.syncObserver = { nanos in fsyncTimer.recordNanoseconds(Int64(nanos)) }
         let threadPool = NIOThreadPool(numberOfThreads: 1)

@@ -38,7 +38,9 @@ struct Problem: Encodable {
         }
     }
 
-    func response(allocator: ByteBufferAllocator = ByteBufferAllocator(), extraHeaders: HTTPHeaders = [:]) -> HTTPResponse {
+    func response(allocator: ByteBufferAllocator = ByteBufferAllocator(), extraHeaders: HTTPHeaders = [:])
+        -> HTTPResponse
+    {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(self)) ?? Data("{\"type\":\"about:blank\"}".utf8)

@@ -4,8 +4,8 @@ import NIOHTTP1
 import Prometheus
 import RingstoreCore
 import RingstoreNode
-import Wire
 import Synchronization
+import Wire
 
 /// The HTTP API of DESIGN section 8 over one node. Reads answer synchronously on the
 /// event loop (one `pread` from the page cache); writes await the group commit.
@@ -54,7 +54,9 @@ struct Router: Sendable {
             case (.ready, .GET):
                 return readiness.isReady
                     ? Router.text("ready\n")
-                    : Problem(status: .serviceUnavailable, code: "not-ready", detail: "the node is starting or stopping").response()
+                    : Problem(
+                        status: .serviceUnavailable, code: "not-ready", detail: "the node is starting or stopping"
+                    ).response()
             case (.metrics, .GET):
                 var buffer: [UInt8] = []
                 registry.emit(into: &buffer)
@@ -64,7 +66,8 @@ struct Router: Sendable {
             case (.health, _), (.ready, _), (.metrics, _):
                 return Router.methodNotAllowed(request.method, allowed: "GET")
             case (.unknown, _):
-                return Problem(status: .notFound, code: "no-such-route", detail: "no resource at \(request.path)").response()
+                return Problem(status: .notFound, code: "no-such-route", detail: "no resource at \(request.path)")
+                    .response()
             }
         } catch {
             return Problem(error).response()
@@ -156,7 +159,8 @@ struct Router: Sendable {
         let address = try address(request.path)
         let level = try consistency(request, names: ["w"])
         let context = try context(request)
-        let result = try await node.delete(keyspace: address.keyspace, key: address.key, context: context, consistency: level)
+        let result = try await node.delete(
+            keyspace: address.keyspace, key: address.key, context: context, consistency: level)
         return written(result, status: .noContent)
     }
 
@@ -198,12 +202,15 @@ struct Router: Sendable {
             let fields = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
             let unknown = Set(fields?.keys.map { $0 } ?? []).subtracting(["mode", "replication_factor", "conflict"])
             guard unknown.isEmpty else {
-                throw RingstoreError(.invalidKeyspaceDefinition, "unknown fields: \(unknown.sorted().joined(separator: ", "))")
+                throw RingstoreError(
+                    .invalidKeyspaceDefinition, "unknown fields: \(unknown.sorted().joined(separator: ", "))")
             }
             do {
                 definition = try JSONDecoder().decode(KeyspaceRequest.self, from: data)
             } catch {
-                throw RingstoreError(.invalidKeyspaceDefinition, "the body is not a valid keyspace definition: \(Router.describe(error))")
+                throw RingstoreError(
+                    .invalidKeyspaceDefinition, "the body is not a valid keyspace definition: \(Router.describe(error))"
+                )
             }
         }
         let keyspace = definition.keyspace(named: name)
@@ -237,15 +244,19 @@ struct Router: Sendable {
     static func methodNotAllowed(_ method: HTTPMethod, allowed: String) -> HTTPResponse {
         var headers = HTTPHeaders()
         headers.add(name: "Allow", value: allowed)
-        return Problem(status: .methodNotAllowed, code: "method-not-allowed", detail: "\(method) is not supported here; use \(allowed)")
-            .response(extraHeaders: headers)
+        return Problem(
+            status: .methodNotAllowed, code: "method-not-allowed",
+            detail: "\(method) is not supported here; use \(allowed)"
+        )
+        .response(extraHeaders: headers)
     }
 
     /// A short readable reason for a JSON decoding failure.
     static func describe(_ error: any Error) -> String {
         switch error {
         case DecodingError.dataCorrupted(let context): context.debugDescription
-        case DecodingError.typeMismatch(_, let context): "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+        case DecodingError.typeMismatch(_, let context):
+            "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
         case DecodingError.valueNotFound(_, let context): context.debugDescription
         case DecodingError.keyNotFound(let key, _): "missing field \(key.stringValue)"
         default: "\(error)"

@@ -31,14 +31,20 @@ public struct ServerConfiguration: Sendable, Codable {
     public func problems() -> [String] {
         var found: [String] = []
         if nodeID.isEmpty || nodeID.utf8.count > 64 { found.append("node id must be 1 to 64 characters") }
-        if !["always", "interval", "none"].contains(sync) { found.append("sync must be always, interval or none, not '\(sync)'") }
+        if !["always", "interval", "none"].contains(sync) {
+            found.append("sync must be always, interval or none, not '\(sync)'")
+        }
         if syncIntervalMillis < 1 { found.append("sync interval must be at least 1 ms") }
         if !(0...65535).contains(httpPort) { found.append("HTTP port \(httpPort) is out of range") }
         if segmentBytesMax < 4096 || segmentBytesMax > UInt64(UInt32.max) {
             found.append("segment size must be between 4 KiB and 4 GiB")
         }
-        if !(0.05...1).contains(compactionDeadRatio) { found.append("compaction dead ratio must be between 0.05 and 1") }
-        if limits.keyBytesMax < 1 || limits.keyBytesMax > 60 * 1024 { found.append("key limit must be 1 byte to 60 KiB") }
+        if !(0.05...1).contains(compactionDeadRatio) {
+            found.append("compaction dead ratio must be between 0.05 and 1")
+        }
+        if limits.keyBytesMax < 1 || limits.keyBytesMax > 60 * 1024 {
+            found.append("key limit must be 1 byte to 60 KiB")
+        }
         if limits.valueBytesMax < 1 || limits.valueBytesMax > 64 * 1024 * 1024 {
             found.append("value limit must be 1 byte to 64 MiB")
         }

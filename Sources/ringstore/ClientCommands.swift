@@ -2,7 +2,6 @@ import ArgumentParser
 import RingstoreClient
 import Wire
 
-
 /// Prints a response the way a person wants to read it, and fails on an error status.
 func finish(_ response: ClientResponse, printBody: Bool) throws {
     if (200..<300).contains(response.status) {
@@ -39,7 +38,8 @@ func call(_ body: () async throws -> ClientResponse) async throws -> ClientRespo
 }
 
 struct Put: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Write a value (from the argument, or '-' for standard input).")
+    static let configuration = CommandConfiguration(
+        abstract: "Write a value (from the argument, or '-' for standard input).")
     @OptionGroup var options: EndpointOptions
     @Argument var keyspace: String
     @Argument var key: String
@@ -52,8 +52,9 @@ struct Put: AsyncParsableCommand {
         let bytes = value == "-" ? FileOutput.readStandardInput() : Array(value.utf8)
         let c = try client(options)
         let response = try await call {
-            try await c.put(keyspace: keyspace, key: key, value: bytes, contentType: contentType, context: context,
-                            parameters: w.map { [("w", $0)] } ?? [])
+            try await c.put(
+                keyspace: keyspace, key: key, value: bytes, contentType: contentType, context: context,
+                parameters: w.map { [("w", $0)] } ?? [])
         }
         try finish(response, printBody: false)
     }
@@ -68,7 +69,9 @@ struct Get: AsyncParsableCommand {
 
     func run() async throws {
         let c = try client(options)
-        let response = try await call { try await c.get(keyspace: keyspace, key: key, parameters: r.map { [("r", $0)] } ?? []) }
+        let response = try await call {
+            try await c.get(keyspace: keyspace, key: key, parameters: r.map { [("r", $0)] } ?? [])
+        }
         try finish(response, printBody: true)
     }
 }

@@ -18,8 +18,9 @@ import Testing
         let directory = "/tmp/ringstore-crash-test-\(UInt64.random(in: 0...UInt64.max))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         for round in 0..<3 {
-            let node = try NodeProcess(dataDirectory: directory, port: NodeProcess.freePort(),
-                                       extraArguments: ["--segment-bytes-max", "262144", "--compaction-interval-seconds", "1"])
+            let node = try NodeProcess(
+                dataDirectory: directory, port: NodeProcess.freePort(),
+                extraArguments: ["--segment-bytes-max", "262144", "--compaction-interval-seconds", "1"])
             try await node.waitUntilHealthy()
             let client = try node.client
             let acknowledged = Acknowledged()
@@ -33,13 +34,20 @@ import Testing
                         var i = 0
                         while await !stopped.isPast(.seconds(1)) {
                             let key = "r\(round)-w\(writer)-\(i % 50)"
-                            let value = Array("round \(round) writer \(writer) write \(i) ".utf8) + [UInt8](repeating: UInt8(i % 251), count: i % 300)
+                            let value =
+                                Array("round \(round) writer \(writer) write \(i) ".utf8)
+                                + [UInt8](repeating: UInt8(i % 251), count: i % 300)
                             i += 1
-                            guard let response = try? await client.put(keyspace: "default", key: key, value: value) else {
+                            guard let response = try? await client.put(keyspace: "default", key: key, value: value)
+                            else {
                                 await acknowledged.failed()
                                 continue
                             }
-                            if response.status == 204 { await acknowledged.ok(key, value) } else { await acknowledged.failed() }
+                            if response.status == 204 {
+                                await acknowledged.ok(key, value)
+                            } else {
+                                await acknowledged.failed()
+                            }
                         }
                     }
                 }

@@ -2,7 +2,7 @@ import Foundation
 import RingstoreClient
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real `ringstore serve` child process on 127.0.0.1.
@@ -14,7 +14,8 @@ final class NodeProcess: @unchecked Sendable {
 
     /// The `ringstore` binary next to this test bundle (SwiftPM builds it: the test target depends on it).
     static var binary: String {
-        let bundleDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let bundleDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         return bundleDirectory.appendingPathComponent("ringstore").path
     }
 
@@ -50,7 +51,8 @@ final class NodeProcess: @unchecked Sendable {
         while ContinuousClock.now < end {
             if let response = try? await client.send(method: .GET, path: "/healthz"), response.status == 200 { return }
             guard process.isRunning else {
-                throw ClientError("node exited early; log: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
+                throw ClientError(
+                    "node exited early; log: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -76,8 +78,12 @@ final class NodeProcess: @unchecked Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }

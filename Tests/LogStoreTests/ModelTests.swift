@@ -53,7 +53,9 @@ import Testing
             #expect(try store.get(k)?.value == model[k], "seed \(seed): resurrected or wrong key")
         }
         #expect(store.statistics().liveKeys == model.count)
-        #expect(crashes > 50 && compactions > 20, "the run exercised too little: \(crashes) crashes, \(compactions) compactions")
+        #expect(
+            crashes > 50 && compactions > 20,
+            "the run exercised too little: \(crashes) crashes, \(compactions) compactions")
         store.close()
     }
 
@@ -123,7 +125,9 @@ import Testing
             let config = LogStoreConfiguration(directory: "/db", segmentBytesMax: 1024, compression: false)
             var store = try LogStore(configuration: config, disk: disk, logger: quietLogger)
             for round in 0..<4 {
-                for i in 0..<8 { try await store.put(bytes("k\(i)"), value: [UInt8](repeating: UInt8(round), count: 90)) }
+                for i in 0..<8 {
+                    try await store.put(bytes("k\(i)"), value: [UInt8](repeating: UInt8(round), count: 90))
+                }
             }
             try await store.delete(bytes("k0"))
             disk.crash(afterOperations: step)

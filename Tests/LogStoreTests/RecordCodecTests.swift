@@ -8,7 +8,9 @@ import Testing
         for i in 0..<50 {
             let record = sampleRecord(i, tombstone: i % 5 == 0)
             let encoded = RecordCodec.encode(record)
-            #expect(encoded.count == RecordCodec.headerBytes + record.key.count + record.metadata.count + record.storedValue.count)
+            #expect(
+                encoded.count == RecordCodec.headerBytes + record.key.count + record.metadata.count
+                    + record.storedValue.count)
             #expect(RecordCodec.decode(encoded) == .record(record, length: encoded.count))
         }
     }
@@ -53,8 +55,12 @@ import Testing
                 loop: while true {
                     switch decoder.next() {
                     case .record: intact += 1
-                    case .corrupt: sawProblem = true; break loop
-                    case .needMoreInput: sawProblem = decoder.pendingBytes > 0; break loop
+                    case .corrupt:
+                        sawProblem = true
+                        break loop
+                    case .needMoreInput:
+                        sawProblem = decoder.pendingBytes > 0
+                        break loop
                     }
                 }
                 #expect(sawProblem && intact < 3, "flip of bit \(bit) at \(offset) went unnoticed")

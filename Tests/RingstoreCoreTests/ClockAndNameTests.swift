@@ -10,7 +10,8 @@ import Testing
             var clock = HybridLogicalClock()
             var last = HybridTimestamp.zero
             for (i, wall) in walls.enumerated() {
-                let next = i % 3 == 2
+                let next =
+                    i % 3 == 2
                     ? clock.observe(HybridTimestamp(physicalMillis: wall &+ 5, logical: 7), wallMillis: wall)
                     : clock.tick(wallMillis: wall)
                 #expect(next > last)

@@ -7,13 +7,15 @@ import Testing
         await propertyCheck(count: 500, input: Gen.uint8().array(of: 0...200)) { bytes in
             let text = Base64URL.encode(bytes)
             #expect(Base64URL.decode(text) == bytes)
-            #expect(text.utf8.allSatisfy { $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "=") })
+            #expect(
+                text.utf8.allSatisfy { $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "=") })
         }
     }
 
     @Test func causalContextRoundTrips() async {
         await propertyCheck(
-            count: 300, input: Gen.uint64(in: 0...(1 << 48)), Gen.uint32(in: 0...1000), Gen.letterOrNumber.string(of: 1...12)
+            count: 300, input: Gen.uint64(in: 0...(1 << 48)), Gen.uint32(in: 0...1000),
+            Gen.letterOrNumber.string(of: 1...12)
         ) { millis, logical, node in
             let context = CausalContext(versions: [
                 StoredVersion(timestamp: HybridTimestamp(physicalMillis: millis, logical: logical), node: NodeID(node))
@@ -33,9 +35,11 @@ import Testing
     }
 
     @Test func valueMetadataRoundTrips() async {
-        await propertyCheck(count: 300, input: Gen.uint64(), Gen.uint32(), Gen.letterOrNumber.string(of: 0...30)) { millis, logical, type in
+        await propertyCheck(count: 300, input: Gen.uint64(), Gen.uint32(), Gen.letterOrNumber.string(of: 0...30)) {
+            millis, logical, type in
             let metadata = ValueMetadata(
-                version: StoredVersion(timestamp: HybridTimestamp(physicalMillis: millis, logical: logical), node: NodeID("n1")),
+                version: StoredVersion(
+                    timestamp: HybridTimestamp(physicalMillis: millis, logical: logical), node: NodeID("n1")),
                 contentType: type.isEmpty ? nil : type
             )
             #expect(ValueMetadata(decoding: metadata.encoded()) == metadata)

@@ -1,12 +1,12 @@
+import CHeapStats
 import Foundation
 import Histogram
 import LogStore
 import Logging
 import RingstoreCore
-import CHeapStats
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 func nowNanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
@@ -38,7 +38,9 @@ enum RawFsync {
             count += 1
         }
         let elapsed = Double(nowNanos() - start) / 1e9
-        return Result(perSecond: Double(count) / elapsed, p50: histogram.valueAtPercentile(50), p99: histogram.valueAtPercentile(99))
+        return Result(
+            perSecond: Double(count) / elapsed, p50: histogram.valueAtPercentile(50),
+            p99: histogram.valueAtPercentile(99))
     }
 }
 
@@ -74,7 +76,9 @@ enum AppendLoad {
                     var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000)
                     var count = 0
                     while nowNanos() < deadline {
-                        let value = json ? ValueGenerator.json(count, bytes: valueBytes, using: &rng)
+                        let value =
+                            json
+                            ? ValueGenerator.json(count, bytes: valueBytes, using: &rng)
                             : ValueGenerator.random(valueBytes, using: &rng)
                         let key = Array("w\(writer)-\(count % 10_000)".utf8)
                         let t0 = nowNanos()
@@ -125,11 +129,14 @@ enum ValueGenerator {
     /// A JSON order document of about `bytes` bytes: typical application data, with field
     /// names and shapes repeating across values and ids, numbers and dates varying.
     static func json(_ i: Int, bytes: Int, using rng: inout SeededRandom) -> [UInt8] {
-        var text = "{\"id\":\(i),\"customer\":{\"name\":\"\(names[Int(rng.next() % 10)])\",\"email\":\"user\(rng.next() % 100_000)@example.com\","
+        var text =
+            "{\"id\":\(i),\"customer\":{\"name\":\"\(names[Int(rng.next() % 10)])\",\"email\":\"user\(rng.next() % 100_000)@example.com\","
         text += "\"city\":\"\(cities[Int(rng.next() % 10)])\",\"age\":\(rng.next() % 90)},\"items\":["
         while text.utf8.count < bytes - 120 {
-            text += "{\"sku\":\"SKU-\(rng.next() % 100_000)\",\"quantity\":\(rng.next() % 9 + 1),\"price\":\(rng.next() % 10_000).\(rng.next() % 100),"
-            text += "\"status\":\"\(statuses[Int(rng.next() % 4)])\",\"updated\":\"2026-\(rng.next() % 12 + 1)-\(rng.next() % 28 + 1)T\(rng.next() % 24):00:00Z\"},"
+            text +=
+                "{\"sku\":\"SKU-\(rng.next() % 100_000)\",\"quantity\":\(rng.next() % 9 + 1),\"price\":\(rng.next() % 10_000).\(rng.next() % 100),"
+            text +=
+                "\"status\":\"\(statuses[Int(rng.next() % 4)])\",\"updated\":\"2026-\(rng.next() % 12 + 1)-\(rng.next() % 28 + 1)T\(rng.next() % 24):00:00Z\"},"
         }
         text += "{}],\"tags\":[\"premium\",\"newsletter\"],\"active\":\(rng.next() % 2 == 0)}"
         return Array(text.utf8)
@@ -222,6 +229,7 @@ enum RestartRun {
         precondition(stats.liveKeys == keys, "restart found \(stats.liveKeys) of \(keys) keys")
         return Result(
             keys: stats.liveKeys, segments: stats.segments, openSeconds: openSeconds,
-            heapBytesPerKey: Double(Int(after) - Int(before)) / Double(keys), meanKeyBytes: Double(keyBytes) / Double(keys))
+            heapBytesPerKey: Double(Int(after) - Int(before)) / Double(keys),
+            meanKeyBytes: Double(keyBytes) / Double(keys))
     }
 }

@@ -102,7 +102,8 @@ struct StorageBench: AsyncParsableCommand {
         report.line("|---|---|---|---|---|")
         report.line(
             "| \(restart.keys) | \(restart.segments) | \(String(format: "%.2f", restart.openSeconds)) s | "
-                + "\(String(format: "%.0f", restart.heapBytesPerKey)) | \(String(format: "%.1f", restart.meanKeyBytes)) |")
+                + "\(String(format: "%.0f", restart.heapBytesPerKey)) | \(String(format: "%.1f", restart.meanKeyBytes)) |"
+        )
         report.line("")
         print(report.text, terminator: "")
     }
@@ -126,10 +127,12 @@ struct Micros: CustomStringConvertible {
 
 enum MachineDescription {
     static func current() -> String {
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        let cpu =
+            (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
-        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
+        let load =
+            (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3)
             .joined(separator: " ") ?? "?"
         return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu), load average \(load)"
     }
