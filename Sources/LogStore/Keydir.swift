@@ -41,6 +41,16 @@ struct Keydir {
         return true
     }
 
+    /// Applies a record found on disk (from a hint file or a scan) of `segment`.
+    mutating func apply(_ hint: HintEntry, in segment: UInt32) {
+        apply(
+            hint.key,
+            KeydirEntry(
+                segment: segment, offset: hint.offset, length: hint.length, isTombstone: hint.isTombstone,
+                sequence: hint.sequence)
+        )
+    }
+
     subscript(key: [UInt8]) -> KeydirEntry? { entries[key] }
 
     /// Lowers the segment's smallest sequence number to include `sequence`.

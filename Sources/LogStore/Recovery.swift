@@ -60,12 +60,7 @@ struct Recovery {
                 let bytes = try files.readAll(StoreFiles.hint(id))
                 loaded = HintFile.decode(bytes, segmentID: id) { entry in
                     maxSequence = max(maxSequence, entry.sequence)
-                    keydir.apply(
-                        entry.key,
-                        KeydirEntry(
-                            segment: id, offset: entry.offset, length: entry.length,
-                            isTombstone: entry.isTombstone, sequence: entry.sequence)
-                    )
+                    keydir.apply(entry, in: id)
                 }
                 if !loaded {
                     logger.warning("hint file fails its checks; scanning its segment", metadata: ["segment": "\(id)"])
@@ -76,12 +71,7 @@ struct Recovery {
                 keydir.segments[id]?.totalBytes = size
                 for entry in hints {
                     maxSequence = max(maxSequence, entry.sequence)
-                    keydir.apply(
-                        entry.key,
-                        KeydirEntry(
-                            segment: id, offset: entry.offset, length: entry.length,
-                            isTombstone: entry.isTombstone, sequence: entry.sequence)
-                    )
+                    keydir.apply(entry, in: id)
                 }
                 scanned.append((id, hints))
             }

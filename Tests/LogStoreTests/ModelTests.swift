@@ -13,7 +13,8 @@ import Testing
     func storeMatchesDictionaryAcrossCrashes(seed: UInt64) async throws {
         var rng = SeededRandom(seed: seed)
         let disk = SimulatedDisk()
-        let config = LogStoreConfiguration(directory: "/db", segmentBytesMax: 4096, compactionDeadRatio: 0.3)
+        let config = LogStoreConfiguration(
+            directory: "/db", segmentBytesMax: 4096, compactionDeadRatio: 0.3, preallocateBytes: 512)
         var store = try LogStore(configuration: config, disk: disk, logger: quietLogger)
         var model: [[UInt8]: [UInt8]] = [:]
         let steps = 3000
@@ -61,7 +62,7 @@ import Testing
 
     @Test func unsyncedWritesAreLostButSyncedOnesStay() async throws {
         let disk = SimulatedDisk()
-        let config = LogStoreConfiguration(directory: "/db", syncPolicy: .none)
+        let config = LogStoreConfiguration(directory: "/db", syncPolicy: .none, preallocateBytes: 512)
         var store = try LogStore(configuration: config, disk: disk, logger: quietLogger)
         try await store.put(bytes("a"), value: bytes("1"))
         disk.crash()
@@ -77,7 +78,8 @@ import Testing
         // bitcask#82: the value sits in an old segment, the tombstone in a newer one;
         // compacting only the newer one must keep the tombstone.
         let disk = SimulatedDisk()
-        let config = LogStoreConfiguration(directory: "/db", segmentBytesMax: 256, compactionDeadRatio: 0.01)
+        let config = LogStoreConfiguration(
+            directory: "/db", segmentBytesMax: 256, compactionDeadRatio: 0.01, preallocateBytes: 512)
         var store = try LogStore(configuration: config, disk: disk, logger: quietLogger)
         try await store.put(bytes("victim"), value: [UInt8](repeating: 7, count: 300))
         for i in 0..<5 { try await store.put(bytes("filler\(i)"), value: [UInt8](repeating: UInt8(i), count: 200)) }
@@ -98,7 +100,8 @@ import Testing
 
     @Test func compactionFreesSpaceAndUnlinksFiles() async throws {
         let disk = SimulatedDisk()
-        let config = LogStoreConfiguration(directory: "/db", segmentBytesMax: 2048, compression: false)
+        let config = LogStoreConfiguration(
+            directory: "/db", segmentBytesMax: 2048, compression: false, preallocateBytes: 512)
         let store = try LogStore(configuration: config, disk: disk, logger: quietLogger)
         for round in 0..<10 {
             for i in 0..<10 { try await store.put(bytes("k\(i)"), value: [UInt8](repeating: UInt8(round), count: 100)) }
@@ -122,7 +125,8 @@ import Testing
         while !completed {
             #expect(step < 500, "compaction never completed")
             let disk = SimulatedDisk()
-            let config = LogStoreConfiguration(directory: "/db", segmentBytesMax: 1024, compression: false)
+            let config = LogStoreConfiguration(
+                directory: "/db", segmentBytesMax: 1024, compression: false, preallocateBytes: 512)
             var store = try LogStore(configuration: config, disk: disk, logger: quietLogger)
             for round in 0..<4 {
                 for i in 0..<8 {
