@@ -111,6 +111,7 @@ let package = Package(
             dependencies: [
                 "LogStore", "RingstoreCore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
         .testTarget(
