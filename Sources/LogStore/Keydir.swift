@@ -20,7 +20,7 @@ struct SegmentInfo {
 
 /// The in-memory index (Bitcask's keydir) and the segment table it points into.
 struct Keydir {
-    private(set) var entries: [[UInt8]: KeydirEntry] = [:]
+    private(set) var entries = KeyIndex()
     var segments: [UInt32: SegmentInfo] = [:]
     private(set) var liveKeys = 0
     private(set) var tombstones = 0
@@ -35,7 +35,7 @@ struct Keydir {
             segments[old.segment]?.liveBytes -= UInt64(old.length)
             count(old, -1)
         }
-        entries[key] = entry
+        entries.set(key, entry)
         segments[entry.segment]?.liveBytes += UInt64(entry.length)
         count(entry, 1)
         return true
@@ -64,7 +64,7 @@ struct Keydir {
     mutating func move(_ key: [UInt8], from old: KeydirEntry, to new: KeydirEntry) {
         guard entries[key] == old else { return }
         segments[old.segment]?.liveBytes -= UInt64(old.length)
-        entries[key] = new
+        entries.set(key, new)
         segments[new.segment]?.liveBytes += UInt64(new.length)
     }
 
@@ -72,7 +72,7 @@ struct Keydir {
     mutating func purge(_ key: [UInt8], tombstone: KeydirEntry) {
         guard entries[key] == tombstone else { return }
         segments[tombstone.segment]?.liveBytes -= UInt64(tombstone.length)
-        entries[key] = nil
+        entries.remove(key)
         count(tombstone, -1)
     }
 

@@ -155,7 +155,11 @@ public final class LogStore: @unchecked Sendable {
 
     /// Every key currently in the keydir (tombstones included), for scans and tests.
     public func keys() -> [[UInt8]] {
-        lock.withLock { Array(state.keydir.entries.keys) }
+        lock.withLock {
+            var keys: [[UInt8]] = []
+            state.keydir.entries.forEachEntry { key, _ in keys.append(key) }
+            return keys
+        }
     }
 
     public func statistics() -> LogStoreStatistics {

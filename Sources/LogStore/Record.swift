@@ -51,7 +51,7 @@ public enum RecordCodec {
     public static let headerBytes = 32
     public static let formatVersion: UInt8 = 1
     /// Largest key the format accepts (the node enforces a smaller configured limit).
-    public static let keyBytesMax = 64 * 1024
+    public static let keyBytesMax = Int(UInt16.max)
     /// Largest version metadata (u16 length).
     public static let metadataBytesMax = Int(UInt16.max)
     /// Largest stored value; anything larger in a header is corruption, not a huge allocation.
