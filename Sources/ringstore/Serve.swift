@@ -77,12 +77,17 @@ struct Serve: AsyncParsableCommand {
                 logger: logger
             )
         )
+        var failure: (any Error)?
         do {
             try await group.run()
         } catch {
-            logger.error("node stopped with an error", metadata: ["error": "\(error)"])
+            failure = error
         }
         await server.close()
+        if let failure {
+            logger.error("node stopped with an error", metadata: ["error": "\(failure)"])
+            throw ExitCode.failure
+        }
         logger.info("node stopped")
     }
 }
