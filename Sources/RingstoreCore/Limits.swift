@@ -8,6 +8,8 @@ public struct Limits: Sendable, Codable, Equatable {
     public var keyspaceNameBytesMax: Int
     /// Largest accepted keyspace definition body, in bytes.
     public var keyspaceDefinitionBytesMax: Int
+    /// Longest Content-Type stored with a value, in bytes.
+    public var contentTypeBytesMax: Int = 256
 
     public init(
         keyBytesMax: Int = 1024,

@@ -92,6 +92,10 @@ public final class Node: Sendable {
             throw RingstoreError(
                 .valueTooLarge, "value is \(value.count) bytes; the limit is \(limits.valueBytesMax) bytes")
         }
+        if let contentType, contentType.utf8.count > limits.contentTypeBytesMax {
+            throw RingstoreError(
+                .invalidParameter, "Content-Type is longer than \(limits.contentTypeBytesMax) bytes")
+        }
         let required = try requiredReplicas(consistency, keyspace)
         let version = nextVersion()
         let metadata = ValueMetadata(version: version, contentType: contentType).encoded()

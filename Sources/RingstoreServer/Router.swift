@@ -191,6 +191,12 @@ struct Router: Sendable {
     }
 
     private func createKeyspace(_ request: HTTPRequest) async throws(RingstoreError) -> HTTPResponse {
+        guard request.body.readableBytes <= node.limits.keyspaceDefinitionBytesMax else {
+            throw RingstoreError(
+                .invalidKeyspaceDefinition,
+                "the definition is \(request.body.readableBytes) bytes; the limit is \(node.limits.keyspaceDefinitionBytesMax)"
+            )
+        }
         let rawName = String(request.path.dropFirst("/v1/keyspaces/".count))
         guard request.path.hasPrefix("/v1/keyspaces/"), !rawName.isEmpty else {
             throw RingstoreError(.invalidKeyspaceName, "the path must be /v1/keyspaces/{name}")

@@ -119,6 +119,20 @@ import Testing
                 "unsupported method on keyspaces", 405, "method-not-allowed",
                 { try await c.send(method: .DELETE, path: "/v1/keyspaces/default") }
             ),
+            (
+                "huge content type", 400, "invalid-parameter",
+                {
+                    try await c.put(
+                        keyspace: "default", key: "k", value: [1], contentType: String(repeating: "t", count: 70_000))
+                }
+            ),
+            (
+                "keyspace definition over the limit", 400, "invalid-keyspace-definition",
+                {
+                    try await c.createKeyspace(
+                        "ks", definitionJSON: "{\"mode\":\"" + String(repeating: " ", count: 2_000) + "\"}")
+                }
+            ),
             ("unknown route", 404, "no-such-route", { try await c.send(method: .GET, path: "/v2/everything") }),
         ]
         for (name, status, type, call) in cases {

@@ -18,6 +18,7 @@ struct RunningNode {
         config.httpPort = 0
         config.limits.keyBytesMax = 64
         config.limits.valueBytesMax = 4096
+        config.limits.keyspaceDefinitionBytesMax = 1024
         customize(&config)
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let server = try await NodeServer.open(config, registry: PrometheusCollectorRegistry(), logger: logger)
