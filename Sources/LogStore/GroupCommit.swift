@@ -154,10 +154,10 @@ extension LogStore {
                 state.groupCommits += 1
                 state.recordsWritten += batch.count
             }
-            for (write, entry) in zip(batch, entries) { write.continuation.resume(returning: entry.sequence) }
+            for (write, entry) in zip(batch, entries) { write.completion(.success(entry.sequence)) }
         } catch {
             fail(error)
-            for write in batch { write.continuation.resume(throwing: error) }
+            for write in batch { write.completion(.failure(error)) }
         }
     }
 
@@ -170,7 +170,7 @@ extension LogStore {
             defer { state.pending = [] }
             return state.pending
         }
-        for write in waiting { write.continuation.resume(throwing: error) }
+        for write in waiting { write.completion(.failure(error)) }
     }
 
     private func persist(_ dictionary: CompressionDictionary) throws(LogStoreError) {

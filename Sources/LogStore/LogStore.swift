@@ -63,22 +63,36 @@ public final class LogStore: @unchecked Sendable {
 
     // MARK: Writes
 
+    /// Called once with a write's sequence number when it is durable (per the sync
+    /// policy), or with its error. Runs on the flusher thread: keep it short.
+    public typealias Completion = @Sendable (Result<UInt64, LogStoreError>) -> Void
+
     /// Appends a value for `key`; returns its sequence number once durable per the sync policy.
     @discardableResult
     public func put(_ key: [UInt8], value: [UInt8], metadata: [UInt8] = []) async throws -> UInt64 {
-        try await append(key: key, value: value, metadata: metadata)
+        try await withCheckedThrowingContinuation { continuation in
+            append(key: key, value: value, metadata: metadata) { continuation.resume(with: $0) }
+        }
     }
 
     /// Appends a tombstone for `key`.
     @discardableResult
     public func delete(_ key: [UInt8], metadata: [UInt8] = []) async throws -> UInt64 {
-        try await append(key: key, value: nil, metadata: metadata)
+        try await withCheckedThrowingContinuation { continuation in
+            append(key: key, value: nil, metadata: metadata) { continuation.resume(with: $0) }
+        }
     }
 
-    private func append(key: [UInt8], value: [UInt8]?, metadata: [UInt8]) async throws -> UInt64 {
+    /// Appends a value (or a tombstone when `value` is nil) and calls `completion` when it
+    /// is durable. The callback form lets a server answer from the flusher's completion
+    /// without a hop through a task.
+    public func append(key: [UInt8], value: [UInt8]?, metadata: [UInt8], completion: @escaping Completion) {
         guard key.count <= RecordCodec.keyBytesMax, metadata.count <= RecordCodec.metadataBytesMax,
             (value?.count ?? 0) <= RecordCodec.valueBytesMax
-        else { throw LogStoreError(.tooLarge, "key, metadata or value exceeds the record format's limits") }
+        else {
+            completion(.failure(LogStoreError(.tooLarge, "key, metadata or value exceeds the record format's limits")))
+            return
+        }
         let dictionary =
             configuration.compression && configuration.compressionDictionary
             ? value.flatMap { dictionaries.dictionary(for: $0) } : nil
@@ -97,20 +111,18 @@ public final class LogStore: @unchecked Sendable {
             rawValueLength: UInt32(value?.count ?? 0), dictionaryID: dictionaryID
         )
         let bytes = RecordCodec.encodeUnsealed(record)
-        return try await withCheckedThrowingContinuation { continuation in
-            let rejected: LogStoreError? = lock.withLock {
-                if let failure = state.failure { return failure }
-                if state.closing { return LogStoreError(.closed, "the store is closed") }
-                state.pending.append(
-                    PendingWrite(
-                        bytes: bytes, key: key, isTombstone: value == nil, rawBytes: value?.count ?? 0,
-                        continuation: continuation)
-                )
-                if state.flusherWaiting { lock.signal() }
-                return nil
-            }
-            if let rejected { continuation.resume(throwing: rejected) }
+        let rejected: LogStoreError? = lock.withLock {
+            if let failure = state.failure { return failure }
+            if state.closing { return LogStoreError(.closed, "the store is closed") }
+            state.pending.append(
+                PendingWrite(
+                    bytes: bytes, key: key, isTombstone: value == nil, rawBytes: value?.count ?? 0,
+                    completion: completion)
+            )
+            if state.flusherWaiting { lock.signal() }
+            return nil
         }
+        if let rejected { completion(.failure(rejected)) }
     }
 
     // MARK: Reads

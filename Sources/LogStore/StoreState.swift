@@ -4,7 +4,7 @@ struct PendingWrite {
     var key: [UInt8]
     var isTombstone: Bool
     var rawBytes: Int
-    var continuation: CheckedContinuation<UInt64, any Error>
+    var completion: LogStore.Completion
 }
 
 /// The store's shared state, guarded by its lock.

@@ -82,39 +82,75 @@ public final class Node: Sendable {
 
     // MARK: Data
 
+    /// Called once with what a write achieved, or its error; may run on the store's
+    /// flusher thread, so keep it short.
+    public typealias WriteCompletion = @Sendable (Result<WriteResult, RingstoreError>) -> Void
+
+    /// Writes `value` (nil: a tombstone) and calls `completion` once it is durable. Bad
+    /// input is reported through `completion` before anything is stored.
+    public func write(
+        keyspace name: String, key: [UInt8], value: [UInt8]?, contentType: String?,
+        context: CausalContext?, consistency: ConsistencyLevel? = nil, completion: @escaping WriteCompletion
+    ) {
+        let keyspace: Keyspace
+        let validKey: Key
+        let required: Int
+        do throws(RingstoreError) {
+            keyspace = try self.keyspace(named: name)
+            validKey = try Key(validating: key, limits: limits)
+            if let value, value.count > limits.valueBytesMax {
+                throw RingstoreError(
+                    .valueTooLarge, "value is \(value.count) bytes; the limit is \(limits.valueBytesMax) bytes")
+            }
+            if let contentType, contentType.utf8.count > limits.contentTypeBytesMax {
+                throw RingstoreError(
+                    .invalidParameter, "Content-Type is longer than \(limits.contentTypeBytesMax) bytes")
+            }
+            required = try requiredReplicas(consistency, keyspace)
+        } catch {
+            completion(.failure(error))
+            return
+        }
+        let version = nextVersion()
+        let metadata = ValueMetadata(version: version, contentType: value == nil ? nil : contentType).encoded()
+        let logger = logger
+        store.append(key: StorageKey.data(keyspace.name, validKey), value: value, metadata: metadata) { result in
+            switch result {
+            case .success:
+                completion(.success(WriteResult(version: version, acknowledged: 1, required: required)))
+            case .failure(let error):
+                logger.error("store write failed", metadata: ["error": "\(error)"])
+                completion(.failure(RingstoreError(.storage, "the write could not be made durable: \(error)")))
+            }
+        }
+    }
+
     public func put(
         keyspace name: String, key: [UInt8], value: [UInt8], contentType: String?,
         context: CausalContext?, consistency: ConsistencyLevel? = nil
     ) async throws(RingstoreError) -> WriteResult {
-        let keyspace = try keyspace(named: name)
-        let validKey = try Key(validating: key, limits: limits)
-        guard value.count <= limits.valueBytesMax else {
-            throw RingstoreError(
-                .valueTooLarge, "value is \(value.count) bytes; the limit is \(limits.valueBytesMax) bytes")
+        try await awaitWrite { completion in
+            write(
+                keyspace: name, key: key, value: value, contentType: contentType, context: context,
+                consistency: consistency, completion: completion)
         }
-        if let contentType, contentType.utf8.count > limits.contentTypeBytesMax {
-            throw RingstoreError(
-                .invalidParameter, "Content-Type is longer than \(limits.contentTypeBytesMax) bytes")
-        }
-        let required = try requiredReplicas(consistency, keyspace)
-        let version = nextVersion()
-        let metadata = ValueMetadata(version: version, contentType: contentType).encoded()
-        try await storing {
-            try await store.put(StorageKey.data(keyspace.name, validKey), value: value, metadata: metadata)
-        }
-        return WriteResult(version: version, acknowledged: 1, required: required)
     }
 
     public func delete(
         keyspace name: String, key: [UInt8], context: CausalContext?, consistency: ConsistencyLevel? = nil
     ) async throws(RingstoreError) -> WriteResult {
-        let keyspace = try keyspace(named: name)
-        let validKey = try Key(validating: key, limits: limits)
-        let required = try requiredReplicas(consistency, keyspace)
-        let version = nextVersion()
-        let metadata = ValueMetadata(version: version, contentType: nil).encoded()
-        try await storing { try await store.delete(StorageKey.data(keyspace.name, validKey), metadata: metadata) }
-        return WriteResult(version: version, acknowledged: 1, required: required)
+        try await awaitWrite { completion in
+            write(
+                keyspace: name, key: key, value: nil, contentType: nil, context: context, consistency: consistency,
+                completion: completion)
+        }
+    }
+
+    private func awaitWrite(_ start: (@escaping WriteCompletion) -> Void) async throws(RingstoreError) -> WriteResult {
+        let result = await withCheckedContinuation { continuation in
+            start { continuation.resume(returning: $0) }
+        }
+        return try result.get()
     }
 
     /// The value of `key`, or nil when it does not exist or was deleted.

@@ -84,17 +84,17 @@ final class HTTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
             write(context: context, head: head, response: response, keepAlive: keepAlive, route: route, start: start)
             return
         }
-        let promise = context.eventLoop.makePromise(of: HTTPResponse.self)
-        let router = self.router
         inFlight.begin()
-        promise.completeWithTask { await router.handleAsync(request) }
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        promise.futureResult.whenComplete { [inFlight] result in
-            inFlight.end()
-            let (handler, context) = bound.value
-            guard case .success(let response) = result else { return }
-            handler.write(
-                context: context, head: head, response: response, keepAlive: keepAlive, route: route, start: start)
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        router.handleDeferred(request) { [inFlight] response in
+            // Usually called on the store's flusher thread: one hop back to the event loop.
+            loop.execute {
+                inFlight.end()
+                let (handler, context) = bound.value
+                handler.write(
+                    context: context, head: head, response: response, keepAlive: keepAlive, route: route, start: start)
+            }
         }
     }
 

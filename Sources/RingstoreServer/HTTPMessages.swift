@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 
 /// A whole request as the router sees it: head, decoded path and query, body.
-struct HTTPRequest {
+struct HTTPRequest: Sendable {
     var route: Router.Route
     var method: HTTPMethod
     var path: String
@@ -30,7 +30,7 @@ struct HTTPRequest {
 }
 
 /// A whole response.
-struct HTTPResponse {
+struct HTTPResponse: Sendable {
     var status: HTTPResponseStatus
     var headers: HTTPHeaders
     var body: ByteBuffer?

@@ -74,16 +74,21 @@ struct Router: Sendable {
         }
     }
 
-    func handleAsync(_ request: HTTPRequest) async -> HTTPResponse {
-        do throws(RingstoreError) {
-            switch (request.route, request.method) {
-            case (.kv, .PUT): return try await put(request)
-            case (.kv, .DELETE): return try await delete(request)
-            case (.keyspaces, .PUT): return try await createKeyspace(request)
-            default: preconditionFailure("handleAsync called for \(request.method) \(request.path)")
+    /// Handles what waits on the store or the catalog; `completion` runs once, on any thread.
+    func handleDeferred(_ request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void) {
+        switch (request.route, request.method) {
+        case (.kv, .PUT), (.kv, .DELETE):
+            write(request, completion: completion)
+        case (.keyspaces, .PUT):
+            Task {
+                do throws(RingstoreError) {
+                    completion(try await createKeyspace(request))
+                } catch {
+                    completion(Problem(error).response())
+                }
             }
-        } catch {
-            return Problem(error).response()
+        default:
+            preconditionFailure("handleDeferred called for \(request.method) \(request.path)")
         }
     }
 
@@ -143,25 +148,30 @@ struct Router: Sendable {
         return HTTPResponse(status: .ok, headers: headers, body: body)
     }
 
-    private func put(_ request: HTTPRequest) async throws(RingstoreError) -> HTTPResponse {
-        let address = try address(request.path)
-        let level = try consistency(request, names: ["w"])
-        let context = try context(request)
-        let value = Array(request.body.readableBytesView)
-        let result = try await node.put(
-            keyspace: address.keyspace, key: address.key, value: value,
-            contentType: request.headers.first(name: "Content-Type"), context: context, consistency: level
-        )
-        return written(result, status: .noContent)
-    }
-
-    private func delete(_ request: HTTPRequest) async throws(RingstoreError) -> HTTPResponse {
-        let address = try address(request.path)
-        let level = try consistency(request, names: ["w"])
-        let context = try context(request)
-        let result = try await node.delete(
-            keyspace: address.keyspace, key: address.key, context: context, consistency: level)
-        return written(result, status: .noContent)
+    /// PUT (the body is the value) or DELETE; answered from the store's completion.
+    private func write(_ request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void) {
+        let address: KeyAddress
+        let level: ConsistencyLevel?
+        let context: CausalContext?
+        do throws(RingstoreError) {
+            address = try self.address(request.path)
+            level = try consistency(request, names: ["w"])
+            context = try self.context(request)
+        } catch {
+            completion(Problem(error).response())
+            return
+        }
+        let isPut = request.method == .PUT
+        node.write(
+            keyspace: address.keyspace, key: address.key, value: isPut ? Array(request.body.readableBytesView) : nil,
+            contentType: isPut ? request.headers.first(name: "Content-Type") : nil, context: context,
+            consistency: level
+        ) { result in
+            switch result {
+            case .success(let written): completion(self.written(written, status: .noContent))
+            case .failure(let error): completion(Problem(error).response())
+            }
+        }
     }
 
     private func written(_ result: WriteResult, status: HTTPResponseStatus) -> HTTPResponse {
