@@ -119,6 +119,19 @@ struct KeyIndex {
         }
     }
 
+    /// The keys that start with `prefix` (compared in place: no copy of other keys).
+    func keys(withPrefix prefix: [UInt8]) -> [[UInt8]] {
+        var found: [[UInt8]] = []
+        for index in values.indices where keyOffsets[index] != Self.freeOffset && Int(keyLengths[index]) >= prefix.count
+        {
+            let start = Int(keyOffsets[index])
+            if arena[start..<start + prefix.count].elementsEqual(prefix) {
+                found.append(Array(arena[start..<start + Int(keyLengths[index])]))
+            }
+        }
+        return found
+    }
+
     /// Re-lays out everything: drops removed keys from the arena and deletion marks from
     /// the table.
     private mutating func rebuild(slotCount: Int) {

@@ -174,6 +174,11 @@ public final class LogStore: @unchecked Sendable {
         }
     }
 
+    /// The keys (tombstones included) that start with `prefix`.
+    public func keys(withPrefix prefix: [UInt8]) -> [[UInt8]] {
+        lock.withLock { state.keydir.entries.keys(withPrefix: prefix) }
+    }
+
     public func statistics() -> LogStoreStatistics {
         lock.withLock { state.statistics() }
     }

@@ -33,7 +33,7 @@ public final class Node: Sendable {
         self.wallMillis = wallMillis
         clock = Mutex(HybridLogicalClock())
         var loaded: [String: Keyspace] = [:]
-        for storageKey in store.keys() where storageKey.starts(with: StorageKey.catalogPrefix) {
+        for storageKey in store.keys(withPrefix: StorageKey.catalogPrefix) {
             guard let entry = try store.get(storageKey), let value = entry.value else { continue }
             let keyspace = try KeyspaceCodec.decode(value)
             loaded[keyspace.name.name] = keyspace

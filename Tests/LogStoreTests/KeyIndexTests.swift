@@ -27,6 +27,9 @@ import Testing
             }
             #expect(index.count == model.count)
         }
+        #expect(
+            Set(index.keys(withPrefix: Array("k1".utf8)))
+                == Set(model.keys.filter { $0.starts(with: Array("k1".utf8)) }))
         var seen: [[UInt8]: KeydirEntry] = [:]
         index.forEachEntry { key, entry in seen[key] = entry }
         #expect(seen == model)
