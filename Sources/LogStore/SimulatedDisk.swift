@@ -27,8 +27,9 @@ public final class SimulatedDisk: Disk, @unchecked Sendable {
     private let lock = StoreLock()
     private var directories: [String: Directory] = [:]
     private var generation = 0
-    /// Counts of operations, for tests that check what was synced.
-    public private(set) var syncCount = 0
+    private var syncs = 0
+    /// File syncs so far, for tests that check what was synced.
+    public var syncCount: Int { lock.withLock { syncs } }
 
     public init() {}
 
@@ -171,7 +172,7 @@ public final class SimulatedDisk: Disk, @unchecked Sendable {
         }
     }
 
-    func recordSync() { syncCount += 1 }
+    func recordSync() { lock.withLock { syncs += 1 } }
 }
 
 /// A handle on a simulated file; unusable after the disk's next crash.

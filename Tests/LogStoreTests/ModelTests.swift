@@ -74,6 +74,26 @@ import Testing
         store.close()
     }
 
+    @Test func intervalPolicySyncsOnItsOwnAfterTheInterval() async throws {
+        let disk = SimulatedDisk()
+        let config = LogStoreConfiguration(
+            directory: "/db", syncPolicy: .interval(.milliseconds(20)), preallocateBytes: 512)
+        var store = try LogStore(configuration: config, disk: disk, logger: quietLogger)
+        let syncsBefore = disk.syncCount
+        try await store.put(bytes("a"), value: bytes("1"))
+        // Acknowledged before it is synced; the flusher syncs once the interval passed.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while disk.syncCount == syncsBefore && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(disk.syncCount > syncsBefore, "no fsync within 5 s under a 20 ms interval")
+        disk.crash()
+        store.close()
+        store = try LogStore(configuration: config, disk: disk, logger: quietLogger)
+        #expect(try store.get(bytes("a"))?.value == bytes("1"))
+        store.close()
+    }
+
     @Test func tombstoneNeverResurrectsThroughCompaction() async throws {
         // bitcask#82: the value sits in an old segment, the tombstone in a newer one;
         // compacting only the newer one must keep the tombstone.
