@@ -1,5 +1,6 @@
 /// An operating error of the storage engine, with a growable `Code`.
 public struct LogStoreError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is; new codes may be added.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let name: String
         private init(_ name: String) { self.name = name }

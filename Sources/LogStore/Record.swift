@@ -3,6 +3,7 @@ import RingstoreCore
 /// One entry of the log: a key, its version metadata and either a value or a tombstone.
 /// The layout is in `docs/log-format.md`.
 public struct Record: Sendable, Equatable {
+    /// The record's flag byte.
     public struct Flags: OptionSet, Sendable, Hashable {
         public let rawValue: UInt8
         public init(rawValue: UInt8) { self.rawValue = rawValue }

@@ -22,6 +22,7 @@ public struct RecordStreamDecoder {
     /// Bytes fed but not yet decoded.
     public var pendingBytes: Int { buffer.count - readIndex }
 
+    /// The outcome of one `next()`.
     public enum Step: Equatable {
         case record(Record, offset: UInt64, length: Int)
         case needMoreInput
