@@ -50,6 +50,7 @@ let package = Package(
             dependencies: [
                 "RingstoreCore", "LogStore", "RingstoreNode", "Wire",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

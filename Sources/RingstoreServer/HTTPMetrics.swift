@@ -1,6 +1,6 @@
 import CoreMetrics
 import NIOHTTP1
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Request counts and latency by route, method and status, created once per label set.
 final class HTTPMetrics: Sendable {
@@ -11,13 +11,15 @@ final class HTTPMetrics: Sendable {
     }
 
     private let factory: any MetricsFactory
-    private let cache = Mutex<[Labels: (CoreMetrics.Counter, CoreMetrics.Timer)]>([:])
+    /// A pthread lock (NIO's), which ThreadSanitizer can see through, unlike
+    /// Synchronization.Mutex's futex on Linux.
+    private let cache = NIOLockedValueBox<[Labels: (CoreMetrics.Counter, CoreMetrics.Timer)]>([:])
 
     init(factory: any MetricsFactory) { self.factory = factory }
 
     func record(route: Router.Route, method: HTTPMethod, status: HTTPResponseStatus, nanos: UInt64) {
         let labels = Labels(route: route.rawValue, method: method.rawValue, status: status.code)
-        let (counter, timer) = cache.withLock { cache in
+        let (counter, timer) = cache.withLockedValue { cache in
             if let found = cache[labels] { return found }
             let dimensions = [("route", labels.route), ("method", labels.method), ("status", String(labels.status))]
             let made = (
