@@ -1,6 +1,6 @@
 import CoreMetrics
-import NIOHTTP1
 import NIOConcurrencyHelpers
+import NIOHTTP1
 
 /// Request counts and latency by route, method and status, created once per label set.
 final class HTTPMetrics: Sendable {
