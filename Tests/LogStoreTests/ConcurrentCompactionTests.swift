@@ -14,6 +14,10 @@ import Testing
         var acknowledged: [Int: Int] = [:]
         func ack(_ key: Int, _ n: Int) { lock.withLock { acknowledged[key] = max(acknowledged[key] ?? -1, n) } }
         func floor(_ key: Int) -> Int { lock.withLock { acknowledged[key] ?? -1 } }
+        /// Set by the compactor once enough ran; everyone stops then.
+        var finished = false
+        var isFinished: Bool { lock.withLock { finished } }
+        func finish() { lock.withLock { finished = true } }
     }
 
     static func value(key: Int, n: Int) -> [UInt8] {
@@ -33,12 +37,13 @@ import Testing
         let store = try LogStore(configuration: config, logger: quietLogger)
         let progress = Progress()
         let keys = 200
-        let end = ContinuousClock.now + .seconds(2)
+        // At least 2 s and 4 compactions (a sanitizer build is slow), at most 60 s.
+        let start = ContinuousClock.now
         let compactions = try await withThrowingTaskGroup(of: Int.self) { group in
             for writer in 0..<4 {
                 group.addTask {
                     var n = 0
-                    while ContinuousClock.now < end {
+                    while !progress.isFinished {
                         // Each writer owns the keys congruent to it, so write numbers per key increase.
                         let key = (n * 4 + writer) % keys
                         try await store.put(Array("k\(key)".utf8), value: Self.value(key: key, n: n))
@@ -51,7 +56,7 @@ import Testing
             for reader in 0..<2 {
                 group.addTask {
                     var rng = SeededRandom(seed: UInt64(reader + 1))
-                    while ContinuousClock.now < end {
+                    while !progress.isFinished {
                         // Reads do not suspend: yield so writers and the compactor share the pool.
                         await Task.yield()
                         let key = Int(rng.next() % UInt64(keys))
@@ -69,8 +74,10 @@ import Testing
             }
             group.addTask {
                 var count = 0
-                while ContinuousClock.now < end {
+                defer { progress.finish() }
+                while ContinuousClock.now - start < .seconds(60) {
                     if try store.compact() != nil { count += 1 }
+                    if count >= 4 && ContinuousClock.now - start > .seconds(2) { break }
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 return count
