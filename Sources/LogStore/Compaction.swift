@@ -10,6 +10,9 @@ public struct CompactionReport: Sendable, Equatable {
 }
 
 extension LogStore {
+    /// How many small closed segments make a compaction on their own.
+    static let smallSegmentsToMerge = 4
+
     /// Rewrites the live records of closed segments whose dead fraction passed the
     /// threshold (all closed segments when `everything` is set) into new segments with
     /// hint files, switches the keydir over atomically, and unlinks the old files.
@@ -20,13 +23,17 @@ extension LogStore {
         guard
             let plan = lock.withLock({ () -> CompactionPlan? in
                 guard !state.compacting, !state.closing else { return nil }
-                let victims = state.keydir.segments.filter { id, segment in
-                    guard id != state.activeID else { return false }
+                let closed = state.keydir.segments.filter { $0.key != state.activeID }
+                var victims = closed.filter { _, segment in
                     let payload = segment.totalBytes - UInt64(SegmentHeader.bytes)
                     if everything { return true }
                     return payload > 0
                         && Double(segment.deadBytes) >= configuration.compactionDeadRatio * Double(payload)
                 }
+                // Small segments (every restart starts a new one) are merged once there are
+                // several, whatever their dead bytes: each costs a file descriptor and a hint.
+                let small = closed.filter { $0.value.totalBytes < configuration.segmentBytesMax / 8 }
+                if small.count >= Self.smallSegmentsToMerge { victims.merge(small) { current, _ in current } }
                 guard !victims.isEmpty else { return nil }
                 state.compacting = true
                 // A tombstone may be dropped only if no segment outside this compaction can

@@ -94,6 +94,23 @@ import Testing
         store.close()
     }
 
+    @Test func smallSegmentsFromRestartsAreMerged() async throws {
+        let disk = SimulatedDisk()
+        let config = LogStoreConfiguration(directory: "/db", preallocateBytes: 512)
+        for restart in 0..<6 {
+            let store = try LogStore(configuration: config, disk: disk, logger: quietLogger)
+            try await store.put(bytes("k\(restart)"), value: bytes("v\(restart)"))
+            store.close()
+        }
+        let store = try LogStore(configuration: config, disk: disk, logger: quietLogger)
+        let before = try disk.list("/db").filter { $0.hasSuffix(".seg") }.count
+        let report = try #require(try store.compact())
+        #expect(report.segmentsReplaced.count >= LogStore.smallSegmentsToMerge)
+        #expect(try disk.list("/db").filter { $0.hasSuffix(".seg") }.count < before)
+        for restart in 0..<6 { #expect(try store.get(bytes("k\(restart)"))?.value == bytes("v\(restart)")) }
+        store.close()
+    }
+
     @Test func tombstoneNeverResurrectsThroughCompaction() async throws {
         // bitcask#82: the value sits in an old segment, the tombstone in a newer one;
         // compacting only the newer one must keep the tombstone.
