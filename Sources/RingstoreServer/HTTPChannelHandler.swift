@@ -29,7 +29,7 @@ final class HTTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.head = head
             body = context.channel.allocator.buffer(capacity: 0)
             rejected = nil
-            startNanos = DispatchTimeNanos.now()
+            startNanos = UptimeNanos.now()
             if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > bodyBytesMax {
                 rejected = tooLarge(length)
             }
@@ -123,11 +123,11 @@ final class HTTPChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
             done.futureResult.whenComplete { _ in channel.close(promise: nil) }
         }
         metrics.record(
-            route: route, method: head.method, status: response.status, nanos: DispatchTimeNanos.now() - start)
+            route: route, method: head.method, status: response.status, nanos: UptimeNanos.now() - start)
     }
 }
 
 /// Monotonic nanoseconds for request durations.
-enum DispatchTimeNanos {
+enum UptimeNanos {
     static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
 }
