@@ -108,6 +108,13 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "WireTests",
+            dependencies: [
+                "Wire", "RingstoreCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
             name: "LogStoreTests",
             dependencies: [
                 "LogStore", "RingstoreCore",
