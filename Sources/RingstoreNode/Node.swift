@@ -17,6 +17,9 @@ public final class Node: Sendable {
     private let clock: Mutex<HybridLogicalClock>
     /// Keyspaces by name.
     private let catalog: Mutex<[String: Keyspace]>
+    /// Names whose creation is being made durable: a second creation waits for none of
+    /// them and gets a conflict instead of racing the first.
+    private let creating = Mutex<Set<String>>([])
 
     /// Opens the node on `store`; creates the `default` keyspace on first start.
     public init(
@@ -66,16 +69,26 @@ public final class Node: Sendable {
     /// Creates a keyspace, or confirms an identical one. Returns whether it was created.
     public func createKeyspace(_ keyspace: Keyspace) async throws(RingstoreError) -> Bool {
         try keyspace.validate(nodeCount: nodeCount)
-        if let existing = catalog.withLock({ $0[keyspace.name.name] }) {
+        let name = keyspace.name.name
+        /// Whether an identical keyspace exists; a different one is a conflict.
+        func exists() throws(RingstoreError) -> Bool {
+            guard let existing = catalog.withLock({ $0[name] }) else { return false }
             guard existing == keyspace else {
                 throw RingstoreError(.keyspaceExists, "keyspace '\(keyspace.name)' exists with another definition")
             }
-            return false
+            return true
         }
+        if try exists() { return false }
+        guard creating.withLock({ $0.insert(name).inserted }) else {
+            throw RingstoreError(.keyspaceExists, "keyspace '\(keyspace.name)' is being created by another request")
+        }
+        defer { creating.withLock { _ = $0.remove(name) } }
+        // Checked again now that this request holds the name: a creation may have just finished.
+        if try exists() { return false }
         try await storing {
             try await store.put(StorageKey.catalog(keyspace.name), value: KeyspaceCodec.encode(keyspace))
         }
-        catalog.withLock { $0[keyspace.name.name] = keyspace }
+        catalog.withLock { $0[name] = keyspace }
         logger.info("keyspace created", metadata: ["keyspace": "\(keyspace.name)"])
         return true
     }

@@ -151,6 +151,27 @@ import Testing
         await node.stop()
     }
 
+    @Test func concurrentCreationsOfOneKeyspaceHaveOneWinner() async throws {
+        let node = try await RunningNode.start()
+        let statuses = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for i in 0..<12 {
+                let conflict = i % 2 == 0 ? "vv" : "lww"
+                group.addTask {
+                    let response = try await node.client.createKeyspace(
+                        "race", definitionJSON: "{\"conflict\":\"\(conflict)\"}")
+                    return (response.status, conflict)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let winners = statuses.filter { $0.0 == 201 }
+        #expect(winners.count == 1, "\(statuses)")
+        #expect(statuses.allSatisfy { [200, 201, 409].contains($0.0) }, "\(statuses)")
+        let stored = try await node.client.send(method: .GET, path: "/v1/keyspaces/race")
+        #expect(stored.bodyText.contains("\"conflict\":\"\(winners.first?.1 ?? "?")\""), "\(stored.bodyText)")
+        await node.stop()
+    }
+
     @Test func malformedHTTPDoesNotTakeTheNodeDown() async throws {
         let node = try await RunningNode.start()
         let port = await node.server.http.boundPort()
