@@ -26,8 +26,12 @@ struct KeyIndex {
     private var mask: Int { slots.count - 1 }
 
     private static func hash(_ key: [UInt8]) -> Int {
+        key.withUnsafeBytes { hash($0) }
+    }
+
+    private static func hash(_ bytes: UnsafeRawBufferPointer) -> Int {
         var hasher = Hasher()
-        key.withUnsafeBytes { hasher.combine(bytes: $0) }
+        hasher.combine(bytes: bytes)
         return hasher.finalize()
     }
 
@@ -141,19 +145,23 @@ struct KeyIndex {
         fresh.keyOffsets.reserveCapacity(count)
         fresh.keyLengths.reserveCapacity(count)
         fresh.arena.reserveCapacity(arena.count - garbageBytes)
-        for index in values.indices where keyOffsets[index] != Self.freeOffset {
-            let start = Int(keyOffsets[index])
-            let key = Array(arena[start..<start + Int(keyLengths[index])])
-            let (slot, _) = fresh.find(key, hash: Self.hash(key))
-            let newIndex = fresh.values.count
-            fresh.keyOffsets.append(UInt32(fresh.arena.count))
-            fresh.keyLengths.append(keyLengths[index])
-            fresh.arena.append(contentsOf: key)
-            fresh.values.append(values[index])
-            fresh.slots[slot] = UInt32(newIndex + 1)
-            fresh.usedSlots += 1
-            fresh.count += 1
+        let mask = slotCount - 1
+        arena.withUnsafeBytes { old in
+            for index in values.indices where keyOffsets[index] != Self.freeOffset {
+                let start = Int(keyOffsets[index])
+                let key = UnsafeRawBufferPointer(rebasing: old[start..<start + Int(keyLengths[index])])
+                // Keys are unique: the first empty slot of the probe sequence is the key's.
+                var slot = Self.hash(key) & mask
+                while fresh.slots[slot] != 0 { slot = (slot + 1) & mask }
+                fresh.keyOffsets.append(UInt32(fresh.arena.count))
+                fresh.keyLengths.append(keyLengths[index])
+                fresh.arena.append(contentsOf: key)
+                fresh.values.append(values[index])
+                fresh.slots[slot] = UInt32(fresh.values.count)
+            }
         }
+        fresh.usedSlots = fresh.values.count
+        fresh.count = fresh.values.count
         self = fresh
     }
 }

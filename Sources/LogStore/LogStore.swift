@@ -70,16 +70,18 @@ public final class LogStore: @unchecked Sendable {
     /// Appends a value for `key`; returns its sequence number once durable per the sync policy.
     @discardableResult
     public func put(_ key: [UInt8], value: [UInt8], metadata: [UInt8] = []) async throws -> UInt64 {
-        try await withCheckedThrowingContinuation { continuation in
-            append(key: key, value: value, metadata: metadata) { continuation.resume(with: $0) }
-        }
+        try await appended(key: key, value: value, metadata: metadata)
     }
 
     /// Appends a tombstone for `key`.
     @discardableResult
     public func delete(_ key: [UInt8], metadata: [UInt8] = []) async throws -> UInt64 {
+        try await appended(key: key, value: nil, metadata: metadata)
+    }
+
+    private func appended(key: [UInt8], value: [UInt8]?, metadata: [UInt8]) async throws -> UInt64 {
         try await withCheckedThrowingContinuation { continuation in
-            append(key: key, value: nil, metadata: metadata) { continuation.resume(with: $0) }
+            append(key: key, value: value, metadata: metadata) { continuation.resume(with: $0) }
         }
     }
 

@@ -176,19 +176,15 @@ struct Recovery {
             guard allowTornTail else {
                 throw LogStoreError(.corruption, "segment \(id) at offset \(at): \(problem)")
             }
-            if try isZeroFilled(file, from: at, to: size) {
-                // Preallocated space after the last record: not a loss.
-                try file.truncate(to: at)
-                try file.sync()
-                size = at
-                return hints
+            // Preallocated space after the last record is not a loss; anything else is.
+            if try !isZeroFilled(file, from: at, to: size) {
+                logger.warning(
+                    "truncating a torn tail",
+                    metadata: [
+                        "segment": "\(id)", "offset": "\(at)", "droppedBytes": "\(size - at)", "reason": "\(problem)",
+                    ]
+                )
             }
-            logger.warning(
-                "truncating a torn tail",
-                metadata: [
-                    "segment": "\(id)", "offset": "\(at)", "droppedBytes": "\(size - at)", "reason": "\(problem)",
-                ]
-            )
             try file.truncate(to: at)
             try file.sync()
             size = at

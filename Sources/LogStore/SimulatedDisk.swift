@@ -61,35 +61,27 @@ public final class SimulatedDisk: Disk, @unchecked Sendable {
     }
 
     private func crashLocked(_ mode: CrashMode) {
-        do {
-            crashCountdown = nil
-            generation += 1
-            var random: SeededRandom? = nil
-            if case .tornPrefix(let seed) = mode { random = SeededRandom(seed: seed) }
-            for (path, var directory) in directories {
-                directory.entries = directory.durableEntries
-                for (_, node) in directory.entries {
-                    var kept = node.durable
-                    if var rng = random, node.data.count > node.durable.count,
-                        Array(node.data.prefix(node.durable.count)) == node.durable
-                    {
-                        let extra = node.data.count - node.durable.count
-                        let keep = Int.random(in: 0...extra, using: &rng)
-                        kept += node.data[node.durable.count..<(node.durable.count + keep)]
-                        random = rng
-                    }
-                    node.data = kept
-                    node.durable = kept
+        crashCountdown = nil
+        generation += 1
+        var random: SeededRandom? = nil
+        if case .tornPrefix(let seed) = mode { random = SeededRandom(seed: seed) }
+        for (path, var directory) in directories {
+            directory.entries = directory.durableEntries
+            for (_, node) in directory.entries {
+                var kept = node.durable
+                if var rng = random, node.data.count > node.durable.count,
+                    Array(node.data.prefix(node.durable.count)) == node.durable
+                {
+                    let extra = node.data.count - node.durable.count
+                    let keep = Int.random(in: 0...extra, using: &rng)
+                    kept += node.data[node.durable.count..<(node.durable.count + keep)]
+                    random = rng
                 }
-                directories[path] = directory
+                node.data = kept
+                node.durable = kept
             }
+            directories[path] = directory
         }
-    }
-
-    /// The bytes of a file as a reader would see them now (for tests).
-    public func contents(of path: String) -> [UInt8]? {
-        let (dir, name) = split(path)
-        return lock.withLock { directories[dir]?.entries[name]?.data }
     }
 
     /// Overwrites bytes of a file in place (for corruption tests); durable at once.

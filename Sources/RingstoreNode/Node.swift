@@ -132,8 +132,7 @@ public final class Node: Sendable {
             case .success:
                 completion(.success(WriteResult(version: version, acknowledged: 1, required: required)))
             case .failure(let error):
-                logger.error("store write failed", metadata: ["error": "\(error)"])
-                completion(.failure(RingstoreError(.storage, "the write could not be made durable: \(error)")))
+                completion(.failure(Node.writeFailed(error, logger: logger)))
             }
         }
     }
@@ -186,9 +185,6 @@ public final class Node: Sendable {
         return ReadResult(value: value, contentType: metadata.contentType, version: metadata.version)
     }
 
-    /// Store figures for metrics.
-    public func storeStatistics() -> LogStoreStatistics { store.statistics() }
-
     // MARK: Helpers
 
     /// A level this node can meet. With one replica, any level above 1 cannot be met:
@@ -214,8 +210,13 @@ public final class Node: Sendable {
         do {
             try await body()
         } catch {
-            logger.error("store write failed", metadata: ["error": "\(error)"])
-            throw RingstoreError(.storage, "the write could not be made durable: \(error)")
+            throw Node.writeFailed(error, logger: logger)
         }
+    }
+
+    /// A store write that failed, logged and turned into the error clients see.
+    private static func writeFailed(_ error: any Error, logger: Logger) -> RingstoreError {
+        logger.error("store write failed", metadata: ["error": "\(error)"])
+        return RingstoreError(.storage, "the write could not be made durable: \(error)")
     }
 }

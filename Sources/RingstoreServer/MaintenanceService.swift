@@ -2,14 +2,12 @@ import CoreMetrics
 import LogStore
 import Logging
 import NIOPosix
-import RingstoreNode
 import ServiceLifecycle
 
 /// Background work of a node: publishes store gauges every second and runs compaction
 /// (on NIO's thread pool, never on the cooperative pool) at the configured interval.
-/// On shutdown it closes the store after the HTTP server drained.
+/// It stops at once on graceful shutdown; `NodeServer.close()` closes the store after.
 final class MaintenanceService: Service, Sendable {
-    let node: Node
     let store: LogStore
     let threadPool: NIOThreadPool
     let compactionInterval: Duration
@@ -17,10 +15,9 @@ final class MaintenanceService: Service, Sendable {
     let gauges: StoreGauges
 
     init(
-        node: Node, store: LogStore, threadPool: NIOThreadPool, compactionInterval: Duration,
+        store: LogStore, threadPool: NIOThreadPool, compactionInterval: Duration,
         factory: any MetricsFactory, logger: Logger
     ) {
-        self.node = node
         self.store = store
         self.threadPool = threadPool
         self.compactionInterval = compactionInterval
@@ -41,7 +38,8 @@ final class MaintenanceService: Service, Sendable {
                     logger.error("compaction failed", metadata: ["error": "\(error)"])
                 }
             }
-            try? await Task.sleep(for: .seconds(1))
+            // Cut short by graceful shutdown, so a stopping node does not wait out the second.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
             sinceCompaction += .seconds(1)
         }
     }

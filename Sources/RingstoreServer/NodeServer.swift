@@ -64,7 +64,7 @@ public struct NodeServer: Sendable {
             port: configuration.httpPort, bodyBytesMax: configuration.limits.valueBytesMax, logger: logger
         )
         let maintenance = MaintenanceService(
-            node: node, store: store, threadPool: threadPool,
+            store: store, threadPool: threadPool,
             compactionInterval: .seconds(configuration.compactionIntervalSeconds), factory: factory, logger: logger
         )
         return NodeServer(node: node, store: store, http: http, maintenance: maintenance, threadPool: threadPool)

@@ -35,7 +35,7 @@ struct Router: Sendable {
 
     static let kvPrefix = Array("/v1/kv/".utf8)
 
-    /// Handles what needs no waiting; nil means "call `handleAsync`".
+    /// Handles what needs no waiting; nil means "call `handleDeferred`".
     func handleImmediately(_ request: HTTPRequest) -> HTTPResponse? {
         do throws(RingstoreError) {
             switch (request.route, request.method) {

@@ -174,7 +174,7 @@ import Testing
 
     @Test func malformedHTTPDoesNotTakeTheNodeDown() async throws {
         let node = try await RunningNode.start()
-        let port = await node.server.http.boundPort()
+        let port = try await node.server.http.boundPort()
         for garbage in [
             "GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "PUT /v1/kv/default/k HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
             String(repeating: "A", count: 100_000),

@@ -24,7 +24,7 @@ struct RunningNode {
         let server = try await NodeServer.open(config, registry: PrometheusCollectorRegistry(), logger: logger)
         let group = ServiceGroup(services: server.services, logger: logger)
         let task = Task { try await group.run() }
-        let port = await server.http.boundPort()
+        let port = try await server.http.boundPort()
         let client = try RingstoreClient(endpoint: "http://127.0.0.1:\(port)", timeout: .seconds(10))
         return RunningNode(server: server, client: client, group: group, task: task, directory: config.dataDirectory)
     }
