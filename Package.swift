@@ -37,18 +37,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "Wire", dependencies: ["RingstoreCore"]),
+        // Pure protocol state machines: events in, actions out (DESIGN section 1).
+        .target(name: "Replication", dependencies: ["RingstoreCore"]),
+        .target(name: "Wire", dependencies: ["RingstoreCore", "Replication"]),
         .target(
             name: "RingstoreNode",
             dependencies: [
-                "RingstoreCore", "LogStore",
+                "RingstoreCore", "LogStore", "Replication",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "RingstoreServer",
             dependencies: [
-                "RingstoreCore", "LogStore", "RingstoreNode", "Wire",
+                "RingstoreCore", "LogStore", "RingstoreNode", "Wire", "Replication",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -104,6 +106,13 @@ let package = Package(
             name: "RingstoreCoreTests",
             dependencies: [
                 "RingstoreCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "ReplicationTests",
+            dependencies: [
+                "Replication", "RingstoreCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

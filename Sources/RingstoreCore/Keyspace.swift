@@ -20,17 +20,24 @@ public struct Keyspace: Sendable, Codable, Equatable {
     public var mode: ReplicationMode
     public var replicationFactor: Int
     public var conflict: ConflictPolicy
+    /// The levels reads and writes use when a request names none.
+    public var read: ConsistencyLevel
+    public var write: ConsistencyLevel
 
     public init(
         name: KeyspaceName,
         mode: ReplicationMode = .leaderless,
         replicationFactor: Int = 1,
-        conflict: ConflictPolicy = .lww
+        conflict: ConflictPolicy = .lww,
+        read: ConsistencyLevel = .quorum,
+        write: ConsistencyLevel = .quorum
     ) {
         self.name = name
         self.mode = mode
         self.replicationFactor = replicationFactor
         self.conflict = conflict
+        self.read = read
+        self.write = write
     }
 
     enum CodingKeys: String, CodingKey {
@@ -38,6 +45,8 @@ public struct Keyspace: Sendable, Codable, Equatable {
         case mode
         case replicationFactor = "replication_factor"
         case conflict
+        case read
+        case write
     }
 
     /// Checks the definition against the cluster it is meant for.
@@ -49,6 +58,13 @@ public struct Keyspace: Sendable, Codable, Equatable {
             throw RingstoreError(
                 .invalidKeyspaceDefinition,
                 "replication_factor \(replicationFactor) exceeds the \(nodeCount) node(s) of this cluster"
+            )
+        }
+        for (field, level) in [("read", read), ("write", write)]
+        where level.required(replicas: replicationFactor) > replicationFactor {
+            throw RingstoreError(
+                .invalidKeyspaceDefinition,
+                "\(field) level '\(level)' needs more than the \(replicationFactor) replica(s) of this keyspace"
             )
         }
         if mode == .leader {
@@ -65,25 +81,41 @@ public struct KeyspaceRequest: Sendable, Codable {
     public var mode: ReplicationMode?
     public var replicationFactor: Int?
     public var conflict: ConflictPolicy?
+    public var read: ConsistencyLevel?
+    public var write: ConsistencyLevel?
 
-    public init(mode: ReplicationMode? = nil, replicationFactor: Int? = nil, conflict: ConflictPolicy? = nil) {
+    public init(
+        mode: ReplicationMode? = nil, replicationFactor: Int? = nil, conflict: ConflictPolicy? = nil,
+        read: ConsistencyLevel? = nil, write: ConsistencyLevel? = nil
+    ) {
         self.mode = mode
         self.replicationFactor = replicationFactor
         self.conflict = conflict
+        self.read = read
+        self.write = write
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case mode
         case replicationFactor = "replication_factor"
         case conflict
+        case read
+        case write
     }
 
-    public func keyspace(named name: KeyspaceName) -> Keyspace {
+    /// The field names a definition may have.
+    public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
+
+    /// The keyspace with defaults filled in: N is 3, or the node count when smaller
+    /// (DESIGN section 3); conflicts resolve by LWW; reads and writes at quorum.
+    public func keyspace(named name: KeyspaceName, nodeCount: Int) -> Keyspace {
         Keyspace(
             name: name,
             mode: mode ?? .leaderless,
-            replicationFactor: replicationFactor ?? 1,
-            conflict: conflict ?? .lww
+            replicationFactor: replicationFactor ?? min(3, max(1, nodeCount)),
+            conflict: conflict ?? .lww,
+            read: read ?? .quorum,
+            write: write ?? .quorum
         )
     }
 }

@@ -10,6 +10,9 @@ public struct Limits: Sendable, Codable, Equatable {
     public var keyspaceDefinitionBytesMax: Int
     /// Longest Content-Type stored with a value, in bytes.
     public var contentTypeBytesMax: Int = 256
+    /// Most live siblings a `vv` key may hold; a write beyond it gets 409 (Riak's
+    /// `max_siblings` default).
+    public var siblingsMax: Int = 100
 
     public init(
         keyBytesMax: Int = 1024,

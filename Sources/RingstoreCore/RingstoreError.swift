@@ -19,6 +19,11 @@ public struct RingstoreError: Error, Sendable, CustomStringConvertible {
         public static let notFound = Code("not-found")
         public static let unavailable = Code("unavailable")
         public static let storage = Code("storage")
+        public static let tooManySiblings = Code("too-many-siblings")
+        public static let unknownNode = Code("unknown-node")
+
+        /// The code a peer named in its answer; unknown names keep their text.
+        public static func named(_ name: String) -> Code { Code(name) }
 
         public var description: String { name }
     }
@@ -26,10 +31,15 @@ public struct RingstoreError: Error, Sendable, CustomStringConvertible {
     public var code: Code
     /// A human sentence saying what was wrong and, where it helps, what to do.
     public var detail: String
+    /// For a missed consistency level: how many replicas were required and how many answered.
+    public var required: Int?
+    public var answered: Int?
 
-    public init(_ code: Code, _ detail: String) {
+    public init(_ code: Code, _ detail: String, required: Int? = nil, answered: Int? = nil) {
         self.code = code
         self.detail = detail
+        self.required = required
+        self.answered = answered
     }
 
     public var description: String { "\(code): \(detail)" }

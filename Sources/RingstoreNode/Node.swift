@@ -1,53 +1,78 @@
-import LogStore
 import Logging
+import Replication
 import RingstoreCore
 import Synchronization
 
-/// One Ringstore node: its keyspace catalog and its store, composed synchronously.
+/// One Ringstore node composed synchronously (DESIGN section 1): its keyspace catalog,
+/// its view of the ring, its replica objects over its storage, and the coordination of
+/// client reads and writes through the pure state machines of `Replication`.
 ///
-/// Today a node runs alone (replication factor 1); the cluster issues put partition
-/// replicas and their state machines here. Every key of every keyspace lives in one
-/// LogStore, so concurrent writes to any keyspace share a group commit (one fsync).
+/// The node does no I/O of its own beyond its `ReplicaStorage`: peers, timers and the
+/// wall clock come from its `NodeEnvironment`, so the simulator runs the same code as
+/// the server. Every key of every keyspace lives in one storage, so concurrent writes to
+/// any keyspace share a group commit.
 public final class Node: Sendable {
     public let id: NodeID
     public let limits: Limits
-    let store: LogStore
     let logger: Logger
-    private let wallMillis: @Sendable () -> UInt64
-    private let clock: Mutex<HybridLogicalClock>
+    let environment: NodeEnvironment
+    let objects: ReplicaStore
+    /// How long a request waits for replicas when it names no timeout.
+    public let defaultTimeoutMillis: UInt32
+    private let clock = Mutex(HybridLogicalClock())
     /// Keyspaces by name.
     private let catalog: Mutex<[String: Keyspace]>
+    private let ringState: Mutex<Ring>
     /// Names whose creation is being made durable: a second creation waits for none of
     /// them and gets a conflict instead of racing the first.
     private let creating = Mutex<Set<String>>([])
 
-    /// Opens the node on `store`; creates the `default` keyspace on first start.
+    /// Opens the node on `storage` with the catalog and ring it cached there. `ring`
+    /// replaces the cached ring; with neither, the node is a ring of its own.
     public init(
-        id: NodeID,
-        store: LogStore,
-        limits: Limits = .default,
-        logger: Logger,
-        wallMillis: @escaping @Sendable () -> UInt64
-    ) async throws {
+        id: NodeID, storage: any ReplicaStorage, ring: Ring? = nil, limits: Limits = .default, logger: Logger,
+        environment: NodeEnvironment, defaultTimeoutMillis: UInt32 = 5000
+    ) throws(RingstoreError) {
         self.id = id
-        self.store = store
         self.limits = limits
         self.logger = logger
-        self.wallMillis = wallMillis
-        clock = Mutex(HybridLogicalClock())
+        self.environment = environment
+        self.defaultTimeoutMillis = defaultTimeoutMillis
+        objects = ReplicaStore(storage: storage)
         var loaded: [String: Keyspace] = [:]
-        for storageKey in store.keys(withPrefix: StorageKey.catalogPrefix) {
-            guard let entry = try store.get(storageKey), let value = entry.value else { continue }
+        for storageKey in storage.keys(withPrefix: StorageKey.catalogPrefix) {
+            guard let value = try storage.read(storageKey) else { continue }
             let keyspace = try KeyspaceCodec.decode(value)
             loaded[keyspace.name.name] = keyspace
         }
         catalog = Mutex(loaded)
-        if loaded[KeyspaceName.default.name] == nil {
-            _ = try await createKeyspace(Keyspace(name: .default))
+        var cachedRing: Ring?
+        if ring == nil, let bytes = try storage.read(StorageKey.ring) {
+            cachedRing = try RingCodec.decode(bytes)
         }
+        let initialRing: Ring
+        if let known = ring ?? cachedRing {
+            initialRing = known
+        } else {
+            initialRing = try Ring(nodes: [id])
+        }
+        ringState = Mutex(initialRing)
+        if let ring { persist(StorageKey.ring, RingCodec.encode(ring)) }
     }
 
-    public var nodeCount: Int { 1 }
+    /// The ring this node routes by.
+    public var ring: Ring { ringState.withLock { $0 } }
+
+    public var nodeCount: Int { ring.nodes.count }
+
+    /// Replaces the ring (a cluster's metadata changed) and caches it in storage.
+    public func install(ring: Ring) {
+        let changed = ringState.withLock { state in
+            defer { state = ring }
+            return state != ring
+        }
+        if changed { persist(StorageKey.ring, RingCodec.encode(ring)) }
+    }
 
     // MARK: Keyspaces
 
@@ -66,7 +91,20 @@ public final class Node: Sendable {
         return keyspace
     }
 
-    /// Creates a keyspace, or confirms an identical one. Returns whether it was created.
+    /// Adds or replaces keyspaces that the cluster's metadata defines, caching them in
+    /// storage so that a restart without etcd still knows them.
+    public func install(keyspaces: [Keyspace]) {
+        for keyspace in keyspaces {
+            let changed = catalog.withLock { catalog in
+                defer { catalog[keyspace.name.name] = keyspace }
+                return catalog[keyspace.name.name] != keyspace
+            }
+            if changed { persist(StorageKey.catalog(keyspace.name), KeyspaceCodec.encode(keyspace)) }
+        }
+    }
+
+    /// Creates a keyspace on a node that keeps its own catalog (a cluster of one), or
+    /// confirms an identical one. Returns whether it was created.
     public func createKeyspace(_ keyspace: Keyspace) async throws(RingstoreError) -> Bool {
         try keyspace.validate(nodeCount: nodeCount)
         let name = keyspace.name.name
@@ -85,138 +123,85 @@ public final class Node: Sendable {
         defer { creating.withLock { _ = $0.remove(name) } }
         // Checked again now that this request holds the name: a creation may have just finished.
         if try exists() { return false }
-        try await storing {
-            try await store.put(StorageKey.catalog(keyspace.name), value: KeyspaceCodec.encode(keyspace))
+        let error = await withCheckedContinuation { continuation in
+            objects.storage.write(StorageKey.catalog(keyspace.name), KeyspaceCodec.encode(keyspace)) {
+                continuation.resume(returning: $0)
+            }
+        }
+        if let error {
+            logger.error("storing a keyspace failed", metadata: ["error": "\(error)"])
+            throw error
         }
         catalog.withLock { $0[name] = keyspace }
         logger.info("keyspace created", metadata: ["keyspace": "\(keyspace.name)"])
         return true
     }
 
-    // MARK: Data
-
-    /// Called once with what a write achieved, or its error; may run on the store's
-    /// flusher thread, so keep it short.
-    public typealias WriteCompletion = @Sendable (Result<WriteResult, RingstoreError>) -> Void
-
-    /// Writes `value` (nil: a tombstone) and calls `completion` once it is durable. Bad
-    /// input is reported through `completion` before anything is stored.
-    public func write(
-        keyspace name: String, key: [UInt8], value: [UInt8]?, contentType: String?,
-        context: CausalContext?, consistency: ConsistencyLevel? = nil, completion: @escaping WriteCompletion
-    ) {
-        let keyspace: Keyspace
-        let validKey: Key
-        let required: Int
-        do throws(RingstoreError) {
-            keyspace = try self.keyspace(named: name)
-            validKey = try Key(validating: key, limits: limits)
-            if let value, value.count > limits.valueBytesMax {
-                throw RingstoreError(
-                    .valueTooLarge, "value is \(value.count) bytes; the limit is \(limits.valueBytesMax) bytes")
-            }
-            if let contentType, contentType.utf8.count > limits.contentTypeBytesMax {
-                throw RingstoreError(
-                    .invalidParameter, "Content-Type is longer than \(limits.contentTypeBytesMax) bytes")
-            }
-            required = try requiredReplicas(consistency, keyspace)
-        } catch {
-            completion(.failure(error))
-            return
-        }
-        let version = nextVersion()
-        let metadata = ValueMetadata(version: version, contentType: value == nil ? nil : contentType).encoded()
-        let logger = logger
-        store.append(key: StorageKey.data(keyspace.name, validKey), value: value, metadata: metadata) { result in
-            switch result {
-            case .success:
-                completion(.success(WriteResult(version: version, acknowledged: 1, required: required)))
-            case .failure(let error):
-                completion(.failure(Node.writeFailed(error, logger: logger)))
-            }
-        }
+    /// Creates the `default` keyspace on a node's first start.
+    public func createDefaultKeyspaceIfMissing() async throws(RingstoreError) {
+        guard catalog.withLock({ $0[KeyspaceName.default.name] }) == nil else { return }
+        _ = try await createKeyspace(
+            KeyspaceRequest().keyspace(named: .default, nodeCount: nodeCount))
     }
 
-    public func put(
-        keyspace name: String, key: [UInt8], value: [UInt8], contentType: String?,
-        context: CausalContext?, consistency: ConsistencyLevel? = nil
-    ) async throws(RingstoreError) -> WriteResult {
-        try await awaitWrite { completion in
-            write(
-                keyspace: name, key: key, value: value, contentType: contentType, context: context,
-                consistency: consistency, completion: completion)
-        }
+    // MARK: Addressing
+
+    /// Where a key lives: its keyspace, its storage key, and its N owners.
+    struct Placement {
+        var keyspace: Keyspace
+        var storageKey: [UInt8]
+        var owners: [NodeID]
     }
 
-    public func delete(
-        keyspace name: String, key: [UInt8], context: CausalContext?, consistency: ConsistencyLevel? = nil
-    ) async throws(RingstoreError) -> WriteResult {
-        try await awaitWrite { completion in
-            write(
-                keyspace: name, key: key, value: nil, contentType: nil, context: context, consistency: consistency,
-                completion: completion)
-        }
-    }
-
-    private func awaitWrite(_ start: (@escaping WriteCompletion) -> Void) async throws(RingstoreError) -> WriteResult {
-        let result = await withCheckedContinuation { continuation in
-            start { continuation.resume(returning: $0) }
-        }
-        return try result.get()
-    }
-
-    /// The value of `key`, or nil when it does not exist or was deleted.
-    public func get(keyspace name: String, key: [UInt8], consistency: ConsistencyLevel? = nil) throws(RingstoreError)
-        -> ReadResult?
-    {
+    func placement(keyspace name: String, key: [UInt8]) throws(RingstoreError) -> Placement {
         let keyspace = try keyspace(named: name)
         let validKey = try Key(validating: key, limits: limits)
-        _ = try requiredReplicas(consistency, keyspace)
-        let entry: StoredEntry?
-        do {
-            entry = try store.get(StorageKey.data(keyspace.name, validKey))
-        } catch {
-            throw RingstoreError(.storage, "reading the key failed: \(error)")
-        }
-        guard let entry, let value = entry.value else { return nil }
-        guard let metadata = ValueMetadata(decoding: entry.metadata) else {
-            throw RingstoreError(.storage, "stored version metadata of the key is unreadable")
-        }
-        return ReadResult(value: value, contentType: metadata.contentType, version: metadata.version)
+        let ring = ring
+        let owners = ring.owners(
+            ring.partition(keyspace: keyspace.name, key: validKey), replicationFactor: keyspace.replicationFactor)
+        return Placement(keyspace: keyspace, storageKey: StorageKey.data(keyspace.name, validKey), owners: owners)
     }
 
-    // MARK: Helpers
-
-    /// A level this node can meet. With one replica, any level above 1 cannot be met:
-    /// 503, never a silent downgrade.
-    private func requiredReplicas(_ level: ConsistencyLevel?, _ keyspace: Keyspace) throws(RingstoreError) -> Int {
-        let required = (level ?? .quorum).required(replicas: keyspace.replicationFactor)
-        guard required <= keyspace.replicationFactor else {
+    /// The replicas a level needs; more than N is a 503 with nothing answered.
+    func required(_ level: ConsistencyLevel, _ placement: Placement) throws(RingstoreError) -> Int {
+        let required = level.required(replicas: placement.owners.count)
+        guard required <= placement.owners.count else {
             throw RingstoreError(
                 .unavailable,
-                "consistency needs \(required) replicas but keyspace '\(keyspace.name)' has \(keyspace.replicationFactor)"
-            )
+                "consistency '\(level)' needs \(required) replicas but keyspace '\(placement.keyspace.name)' has \(placement.owners.count)",
+                required: required, answered: 0)
         }
         return required
     }
 
-    private func nextVersion() -> StoredVersion {
-        let now = wallMillis()
-        let timestamp = clock.withLock { $0.tick(wallMillis: now) }
-        return StoredVersion(timestamp: timestamp, node: id)
-    }
+    // MARK: Clock
 
-    private func storing(_ body: () async throws -> Void) async throws(RingstoreError) {
-        do {
-            try await body()
-        } catch {
-            throw Node.writeFailed(error, logger: logger)
+    /// A timestamp for a new write that is newer than everything in `current`.
+    func nextTimestamp(after current: ReplicaObject?) -> HybridTimestamp {
+        let now = environment.wallMillis()
+        return clock.withLock { clock in
+            if let current, !current.siblings.isEmpty {
+                let latest = current.latestTimestamp
+                if latest >= clock.last { return clock.observe(latest, wallMillis: now) }
+            }
+            return clock.tick(wallMillis: now)
         }
     }
 
-    /// A store write that failed, logged and turned into the error clients see.
-    private static func writeFailed(_ error: any Error, logger: Logger) -> RingstoreError {
-        logger.error("store write failed", metadata: ["error": "\(error)"])
-        return RingstoreError(.storage, "the write could not be made durable: \(error)")
+    /// Keeps the clock close to what peers write.
+    func observe(_ object: ReplicaObject) {
+        let now = environment.wallMillis()
+        let latest = object.latestTimestamp
+        clock.withLock { clock in if latest > clock.last { _ = clock.observe(latest, wallMillis: now) } }
+    }
+
+    // MARK: Storage
+
+    /// Writes node metadata (catalog, ring) without waiting; failures are logged.
+    private func persist(_ key: [UInt8], _ value: [UInt8]) {
+        let logger = logger
+        objects.storage.write(key, value) { error in
+            if let error { logger.error("caching cluster metadata failed", metadata: ["error": "\(error)"]) }
+        }
     }
 }

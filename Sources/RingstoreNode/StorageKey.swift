@@ -10,6 +10,9 @@ enum StorageKey {
         return bytes
     }
 
+    /// The ring this node last knew (a cache of the cluster's metadata).
+    static let ring: [UInt8] = [0x01] + Array("ring".utf8)
+
     static let catalogPrefix: [UInt8] = [0x01] + Array("keyspace".utf8) + [0x00]
 
     static func catalog(_ keyspace: KeyspaceName) -> [UInt8] {

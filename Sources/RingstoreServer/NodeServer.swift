@@ -54,10 +54,13 @@ public struct NodeServer: Sendable {
         let store = try await threadPool.runIfActive { [logger] in
             try LogStore(configuration: finalStoreConfiguration, disk: PosixDisk(), logger: logger)
         }
-        let node = try await Node(
-            id: NodeID(configuration.nodeID), store: store, limits: configuration.limits, logger: logger,
-            wallMillis: { UInt64(Date().timeIntervalSince1970 * 1000) }
-        )
+        let environment = NodeEnvironment(
+            wallMillis: { UInt64(Date().timeIntervalSince1970 * 1000) }, network: NoPeers(),
+            timers: EventLoopTimers(group: group))
+        let node = try Node(
+            id: NodeID(configuration.nodeID), storage: LogStoreStorage(store), limits: configuration.limits,
+            logger: logger, environment: environment)
+        try await node.createDefaultKeyspaceIfMissing()
         let router = Router(node: node, registry: registry, readiness: Readiness())
         let http = HTTPServer(
             router: router, metrics: HTTPMetrics(factory: factory), group: group, host: configuration.httpHost,

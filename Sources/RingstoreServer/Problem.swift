@@ -23,6 +23,8 @@ struct Problem: Encodable {
 
     init(_ error: RingstoreError) {
         self.init(status: Problem.status(of: error.code), code: error.code.name, detail: error.detail)
+        required = error.required
+        answered = error.answered
     }
 
     static func status(of code: RingstoreError.Code) -> HTTPResponseStatus {
@@ -32,7 +34,7 @@ struct Problem: Encodable {
         case .keyTooLarge: .uriTooLong
         case .valueTooLarge: .payloadTooLarge
         case .unknownKeyspace, .notFound: .notFound
-        case .keyspaceExists: .conflict
+        case .keyspaceExists, .tooManySiblings: .conflict
         case .unavailable: .serviceUnavailable
         default: .internalServerError
         }

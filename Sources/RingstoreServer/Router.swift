@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Prometheus
+import Replication
 import RingstoreCore
 import RingstoreNode
 import Synchronization
@@ -40,7 +41,7 @@ struct Router: Sendable {
         do throws(RingstoreError) {
             switch (request.route, request.method) {
             case (.kv, .GET), (.kv, .HEAD):
-                return try get(request)
+                return try immediateGet(request)
             case (.kv, .PUT), (.kv, .DELETE), (.keyspaces, .PUT):
                 return nil
             case (.kv, _):
@@ -77,6 +78,8 @@ struct Router: Sendable {
     /// Handles what waits on the store or the catalog; `completion` runs once, on any thread.
     func handleDeferred(_ request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void) {
         switch (request.route, request.method) {
+        case (.kv, .GET), (.kv, .HEAD):
+            get(request, completion: completion)
         case (.kv, .PUT), (.kv, .DELETE):
             write(request, completion: completion)
         case (.keyspaces, .PUT):
@@ -112,19 +115,33 @@ struct Router: Sendable {
         return KeyAddress(keyspace: keyspace, key: key)
     }
 
-    /// Parses the consistency parameters; rejects unknown parameters and bad values.
-    private func consistency(_ request: HTTPRequest, names: Set<String>) throws(RingstoreError) -> ConsistencyLevel? {
+    /// The consistency level and timeout a request asked for; unknown parameters and
+    /// bad values are rejected. `levelName` is `r` for reads and `w` for writes.
+    private struct RequestOptions {
         var level: ConsistencyLevel?
+        var timeoutMillis: UInt32
+    }
+
+    private func options(_ request: HTTPRequest, levelName: String) throws(RingstoreError) -> RequestOptions {
+        var options = RequestOptions(level: nil, timeoutMillis: node.defaultTimeoutMillis)
         for (name, value) in request.query {
-            guard names.contains(name) || name == "consistency" else {
+            switch name {
+            case levelName, "consistency":
+                options.level = try ConsistencyLevel(parsing: value)
+            case "timeout":
+                guard let millis = UInt32(value), (1...60_000).contains(millis) else {
+                    throw RingstoreError(
+                        .invalidParameter, "timeout is in milliseconds, from 1 to 60000, not '\(value)'")
+                }
+                options.timeoutMillis = millis
+            default:
                 throw RingstoreError(
                     .invalidParameter,
-                    "unknown parameter '\(name)'; this request accepts \((names.sorted() + ["consistency"]).joined(separator: ", "))"
+                    "unknown parameter '\(name)'; this request accepts \(levelName), consistency, timeout"
                 )
             }
-            level = try ConsistencyLevel(parsing: value)
         }
-        return level
+        return options
     }
 
     private func context(_ request: HTTPRequest) throws(RingstoreError) -> CausalContext? {
@@ -132,61 +149,129 @@ struct Router: Sendable {
         return try CausalContext(decoding: text)
     }
 
-    private func get(_ request: HTTPRequest) throws(RingstoreError) -> HTTPResponse {
+    /// A GET that this node answers alone (it is the key's only replica), or nil when
+    /// replicas must be asked.
+    private func immediateGet(_ request: HTTPRequest) throws(RingstoreError) -> HTTPResponse? {
         let address = try address(request.path)
-        let level = try consistency(request, names: ["r"])
-        guard let result = try node.get(keyspace: address.keyspace, key: address.key, consistency: level) else {
-            return Problem(status: .notFound, code: RingstoreError.Code.notFound.name, detail: "the key does not exist")
-                .response(extraHeaders: replicaHeaders(acknowledged: 1, required: 1))
-        }
-        var headers = replicaHeaders(acknowledged: 1, required: 1)
-        headers.add(name: "Content-Type", value: result.contentType ?? "application/octet-stream")
-        headers.add(name: Router.contextHeader, value: result.context.encoded)
-        headers.add(name: HeaderNames.version, value: result.version.description)
-        let body = request.method == .HEAD ? nil : ByteBuffer(bytes: result.value)
-        if request.method == .HEAD { headers.add(name: "Content-Length", value: String(result.value.count)) }
-        return HTTPResponse(status: .ok, headers: headers, body: body)
+        let options = try options(request, levelName: "r")
+        guard let outcome = try node.readIfLocal(keyspace: address.keyspace, key: address.key, level: options.level)
+        else { return nil }
+        return readResponse(outcome, method: request.method)
     }
 
-    /// PUT (the body is the value) or DELETE; answered from the store's completion.
+    private func get(_ request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void) {
+        let address: KeyAddress
+        let options: RequestOptions
+        do throws(RingstoreError) {
+            address = try self.address(request.path)
+            options = try self.options(request, levelName: "r")
+        } catch {
+            completion(Problem(error).response())
+            return
+        }
+        node.read(
+            keyspace: address.keyspace, key: address.key, level: options.level, timeoutMillis: options.timeoutMillis
+        ) { result in
+            switch result {
+            case .success(let outcome): completion(readResponse(outcome, method: request.method))
+            case .failure(let error): completion(Problem(error).response())
+            }
+        }
+    }
+
+    /// 200 with the value, 300 with every sibling, or 404; all with what was achieved.
+    private func readResponse(_ outcome: ReadOutcome, method: HTTPMethod) -> HTTPResponse {
+        var headers = achieved(outcome.answered, required: outcome.required, coordinator: outcome.coordinator)
+        if let object = outcome.object { headers.add(name: Router.contextHeader, value: object.context.encoded) }
+        let live = outcome.object?.liveSiblings ?? []
+        guard let first = live.first else {
+            return Problem(status: .notFound, code: RingstoreError.Code.notFound.name, detail: "the key does not exist")
+                .response(extraHeaders: headers)
+        }
+        var body: [UInt8]
+        let status: HTTPResponseStatus
+        if live.count == 1 {
+            status = .ok
+            body = first.value ?? []
+            headers.add(name: "Content-Type", value: first.contentType ?? "application/octet-stream")
+            headers.add(name: HeaderNames.version, value: first.version.description)
+        } else {
+            status = .multipleChoices
+            body = Router.siblingsDocument(live)
+            headers.add(name: "Content-Type", value: "application/json")
+        }
+        if method == .HEAD {
+            headers.add(name: "Content-Length", value: String(body.count))
+            body = []
+        }
+        return HTTPResponse(status: status, headers: headers, body: method == .HEAD ? nil : ByteBuffer(bytes: body))
+    }
+
+    /// The body of a 300: every concurrent value, base64-encoded (docs/openapi.yaml).
+    static func siblingsDocument(_ siblings: [Sibling]) -> [UInt8] {
+        struct Document: Encodable {
+            struct Entry: Encodable {
+                var value: Data
+                var contentType: String
+                var version: String
+                enum CodingKeys: String, CodingKey {
+                    case value
+                    case contentType = "content_type"
+                    case version
+                }
+            }
+            var siblings: [Entry]
+        }
+        let document = Document(
+            siblings: siblings.map {
+                .init(
+                    value: Data($0.value ?? []), contentType: $0.contentType ?? "application/octet-stream",
+                    version: $0.version.description)
+            })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array((try? encoder.encode(document)) ?? Data("{}".utf8))
+    }
+
+    /// PUT (the body is the value) or DELETE; answered when the level is met or missed.
     private func write(_ request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void) {
         let address: KeyAddress
-        let level: ConsistencyLevel?
+        let options: RequestOptions
         let context: CausalContext?
         do throws(RingstoreError) {
             address = try self.address(request.path)
-            level = try consistency(request, names: ["w"])
+            options = try self.options(request, levelName: "w")
             context = try self.context(request)
         } catch {
             completion(Problem(error).response())
             return
         }
         let isPut = request.method == .PUT
-        node.write(
+        let write = ClientWrite(
             keyspace: address.keyspace, key: address.key, value: isPut ? Array(request.body.readableBytesView) : nil,
-            contentType: isPut ? request.headers.first(name: "Content-Type") : nil, context: context,
-            consistency: level
-        ) { result in
+            contentType: isPut ? request.headers.first(name: "Content-Type") : nil, context: context?.clock,
+            level: options.level, timeoutMillis: options.timeoutMillis)
+        node.write(write) { result in
             switch result {
-            case .success(let written): completion(self.written(written, status: .noContent))
-            case .failure(let error): completion(Problem(error).response())
+            case .success(let outcome):
+                var headers = achieved(
+                    outcome.acknowledged, required: outcome.required, coordinator: outcome.coordinator)
+                headers.add(name: Router.contextHeader, value: CausalContext(clock: outcome.context).encoded)
+                headers.add(name: HeaderNames.version, value: outcome.sibling.version.description)
+                completion(HTTPResponse(status: .noContent, headers: headers))
+            case .failure(let error):
+                completion(Problem(error).response())
             }
         }
     }
 
-    private func written(_ result: WriteResult, status: HTTPResponseStatus) -> HTTPResponse {
-        var headers = replicaHeaders(acknowledged: result.acknowledged, required: result.required)
-        headers.add(name: Router.contextHeader, value: result.context.encoded)
-        headers.add(name: HeaderNames.version, value: result.version.description)
-        return HTTPResponse(status: status, headers: headers)
-    }
-
     /// What the request achieved: replicas that answered, how many were needed, who coordinated.
-    private func replicaHeaders(acknowledged: Int, required: Int) -> HTTPHeaders {
+    private func achieved(_ replicas: [NodeID], required: Int, coordinator: NodeID) -> HTTPHeaders {
         var headers = HTTPHeaders()
-        headers.add(name: HeaderNames.replicas, value: String(acknowledged))
+        headers.add(name: HeaderNames.replicas, value: String(replicas.count))
+        headers.add(name: HeaderNames.replicaNames, value: replicas.map(\.name).joined(separator: ","))
         headers.add(name: HeaderNames.required, value: String(required))
-        headers.add(name: HeaderNames.coordinator, value: node.id.name)
+        headers.add(name: HeaderNames.coordinator, value: coordinator.name)
         return headers
     }
 
@@ -216,7 +301,7 @@ struct Router: Sendable {
         if request.body.readableBytes > 0 {
             let data = Data(request.body.readableBytesView)
             let fields = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-            let unknown = Set(fields?.keys.map { $0 } ?? []).subtracting(["mode", "replication_factor", "conflict"])
+            let unknown = Set(fields?.keys.map { $0 } ?? []).subtracting(KeyspaceRequest.fieldNames)
             guard unknown.isEmpty else {
                 throw RingstoreError(
                     .invalidKeyspaceDefinition, "unknown fields: \(unknown.sorted().joined(separator: ", "))")
@@ -229,7 +314,7 @@ struct Router: Sendable {
                 )
             }
         }
-        let keyspace = definition.keyspace(named: name)
+        let keyspace = definition.keyspace(named: name, nodeCount: node.nodeCount)
         let created = try await node.createKeyspace(keyspace)
         var response = Router.json(keyspace)
         response.status = created ? .created : .ok

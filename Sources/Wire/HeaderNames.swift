@@ -6,6 +6,8 @@ public enum HeaderNames {
     public static let version = "X-Ringstore-Version"
     /// Replicas that answered (read) or durably accepted (write).
     public static let replicas = "X-Ringstore-Replicas"
+    /// The names of the replicas that answered or accepted, comma-separated.
+    public static let replicaNames = "X-Ringstore-Replica-Names"
     /// Replicas the request's consistency level required.
     public static let required = "X-Ringstore-Required"
     /// The node that coordinated the request.

@@ -17,9 +17,7 @@ import Testing
             count: 300, input: Gen.uint64(in: 0...(1 << 48)), Gen.uint32(in: 0...1000),
             Gen.letterOrNumber.string(of: 1...12)
         ) { millis, logical, node in
-            let context = CausalContext(versions: [
-                StoredVersion(timestamp: HybridTimestamp(physicalMillis: millis, logical: logical), node: NodeID(node))
-            ])
+            let context = CausalContext(clock: VersionVector([NodeID(node): millis, NodeID("n1"): UInt64(logical)]))
             #expect((try? CausalContext(decoding: context.encoded)) == context)
         }
     }
@@ -34,15 +32,11 @@ import Testing
         }
     }
 
-    @Test func valueMetadataRoundTrips() async {
-        await propertyCheck(count: 300, input: Gen.uint64(), Gen.uint32(), Gen.letterOrNumber.string(of: 0...30)) {
-            millis, logical, type in
-            let metadata = ValueMetadata(
-                version: StoredVersion(
-                    timestamp: HybridTimestamp(physicalMillis: millis, logical: logical), node: NodeID("n1")),
-                contentType: type.isEmpty ? nil : type
-            )
-            #expect(ValueMetadata(decoding: metadata.encoded()) == metadata)
+    @Test func garbageObjectsAreRejectedNotCrashed() async {
+        await propertyCheck(count: 500, input: Gen.uint8().array(of: 0...80)) { bytes in
+            if let object = ReplicaObject(decoding: bytes) {
+                #expect(ReplicaObject(decoding: object.encoded()) == object)
+            }
         }
     }
 

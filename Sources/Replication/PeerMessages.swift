@@ -1,0 +1,70 @@
+import RingstoreCore
+
+/// What one node asks another (DESIGN section 4). Every request names the keyspace and
+/// the key; the receiver checks both as it would a client's.
+public enum PeerRequest: Sendable, Equatable {
+    /// Merge `object` into your copy of the key and answer once it is durable: both
+    /// replication of a coordinated write and read repair.
+    case merge(keyspace: String, key: [UInt8], object: ReplicaObject)
+    /// Send your copy of the key.
+    case read(keyspace: String, key: [UInt8])
+    /// Coordinate this client write for me: I am not a replica of the key, and only a
+    /// replica may mint its dot.
+    case coordinateWrite(ClientWrite)
+}
+
+/// A client's put (value non-nil) or delete, as the node that received it saw it.
+public struct ClientWrite: Sendable, Equatable {
+    public var keyspace: String
+    public var key: [UInt8]
+    public var value: [UInt8]?
+    public var contentType: String?
+    public var context: VersionVector?
+    /// Replicas that must acknowledge; nil for the keyspace default.
+    public var level: ConsistencyLevel?
+    public var timeoutMillis: UInt32
+
+    public init(
+        keyspace: String, key: [UInt8], value: [UInt8]?, contentType: String?, context: VersionVector?,
+        level: ConsistencyLevel?, timeoutMillis: UInt32
+    ) {
+        self.keyspace = keyspace
+        self.key = key
+        self.value = value
+        self.contentType = contentType
+        self.context = context
+        self.level = level
+        self.timeoutMillis = timeoutMillis
+    }
+}
+
+/// What a coordinated write achieved: the sibling it made, the object's causal context
+/// after it, which replicas acknowledged, and how many were required.
+public struct WriteOutcome: Sendable, Equatable {
+    public var sibling: Sibling
+    public var context: VersionVector
+    public var acknowledged: [NodeID]
+    public var required: Int
+    public var coordinator: NodeID
+
+    public init(sibling: Sibling, context: VersionVector, acknowledged: [NodeID], required: Int, coordinator: NodeID) {
+        self.sibling = sibling
+        self.context = context
+        self.acknowledged = acknowledged
+        self.required = required
+        self.coordinator = coordinator
+    }
+}
+
+/// A peer's answer.
+public enum PeerReply: Sendable, Equatable {
+    case merged
+    case object(ReplicaObject?)
+    case written(WriteOutcome)
+    /// The request failed on the peer; `error` says why, as it would to a client.
+    case failed(code: String, detail: String, required: Int?, answered: Int?)
+
+    public init(_ error: RingstoreError) {
+        self = .failed(code: error.code.name, detail: error.detail, required: error.required, answered: error.answered)
+    }
+}

@@ -1,0 +1,143 @@
+import Replication
+import RingstoreCore
+import Synchronization
+
+extension Node {
+    /// Called once with what a write achieved, or why it failed; may run on any thread.
+    public typealias WriteCompletion = @Sendable (Result<WriteOutcome, RingstoreError>) -> Void
+
+    /// Coordinates a client's put or delete (DESIGN section 4). A replica of the key
+    /// mints the new sibling, stores it, and sends the resulting object to the other
+    /// owners; the write succeeds once the level's count of owners made it durable. A
+    /// node that is not a replica forwards a `vv` write to one (only replicas mint dots)
+    /// and coordinates an `lww` write itself. Bad input fails before anything is stored.
+    public func write(_ request: ClientWrite, forwarded: Bool = false, completion: @escaping WriteCompletion) {
+        let placement: Placement
+        let required: Int
+        do throws(RingstoreError) {
+            placement = try self.placement(keyspace: request.keyspace, key: request.key)
+            if let value = request.value, value.count > limits.valueBytesMax {
+                throw RingstoreError(
+                    .valueTooLarge, "value is \(value.count) bytes; the limit is \(limits.valueBytesMax) bytes")
+            }
+            if let contentType = request.contentType, contentType.utf8.count > limits.contentTypeBytesMax {
+                throw RingstoreError(
+                    .invalidParameter, "Content-Type is longer than \(limits.contentTypeBytesMax) bytes")
+            }
+            required = try self.required(request.level ?? placement.keyspace.write, placement)
+        } catch {
+            completion(.failure(error))
+            return
+        }
+        let isOwner = placement.owners.contains(id)
+        if placement.keyspace.conflict == .vv && !isOwner {
+            guard !forwarded else {
+                completion(
+                    .failure(
+                        RingstoreError(
+                            .unavailable, "a write was forwarded to \(id), which does not replicate the key either")))
+                return
+            }
+            forward(request, to: placement.owners, completion: completion)
+            return
+        }
+        coordinate(request, placement: placement, required: required, completion: completion)
+    }
+
+    /// Forwards to the owners in preference order until one answers.
+    private func forward(_ request: ClientWrite, to owners: [NodeID], completion: @escaping WriteCompletion) {
+        guard let first = owners.first else {
+            completion(
+                .failure(RingstoreError(.unavailable, "no replica of the key could coordinate the write", answered: 0)))
+            return
+        }
+        environment.network.send(.coordinateWrite(request), to: first, timeoutMillis: request.timeoutMillis) {
+            [self] reply in
+            switch reply {
+            case .success(.written(let outcome)): completion(.success(outcome))
+            case .success(.failed(let code, let detail, let required, let answered)):
+                completion(.failure(RingstoreError(.named(code), detail, required: required, answered: answered)))
+            case .success: completion(.failure(RingstoreError(.unavailable, "\(first) answered out of turn")))
+            case .failure(let error):
+                logger.debug("forwarding a write failed", metadata: ["to": "\(first)", "error": "\(error)"])
+                forward(request, to: Array(owners.dropFirst()), completion: completion)
+            }
+        }
+    }
+
+    private func coordinate(
+        _ request: ClientWrite, placement: Placement, required: Int, completion: @escaping WriteCompletion
+    ) {
+        let policy = placement.keyspace.conflict
+        let context = request.context ?? .empty
+        let isOwner = placement.owners.contains(id)
+        let run = MachineRun(QuorumWrite(replicas: placement.owners, required: required))
+        let minted: (object: ReplicaObject, sibling: Sibling)
+        do throws(RingstoreError) {
+            let make = { [self] (current: ReplicaObject?) throws(RingstoreError) -> (ReplicaObject, Sibling) in
+                let base = current ?? ReplicaObject(policy: policy)
+                let (object, sibling) = base.updated(
+                    value: request.value, contentType: request.contentType, timestamp: nextTimestamp(after: current),
+                    context: context, replica: id)
+                if object.liveSiblings.count > limits.siblingsMax {
+                    throw RingstoreError(
+                        .tooManySiblings,
+                        "the key would have \(object.liveSiblings.count) siblings; the limit is \(limits.siblingsMax). Read it and write with its X-Ringstore-Context to resolve them"
+                    )
+                }
+                return (object, sibling)
+            }
+            if isOwner {
+                let localDone = { @Sendable [id] (error: RingstoreError?) in
+                    run.handle(error.map { .rejected(id, reason: $0.detail) } ?? .accepted(id))
+                }
+                minted = try objects.update(
+                    placement.storageKey,
+                    change: { (current) throws(RingstoreError) in
+                        let (object, sibling) = try make(current)
+                        return (object, (object, sibling))
+                    }, durable: localDone)
+            } else {
+                minted = try make(nil)
+            }
+        } catch {
+            completion(.failure(error))
+            return
+        }
+        let coordinator = id
+        run.onAction = { [self] action in
+            switch action {
+            case .send(let node) where node == id:
+                break  // stored above; its durability arrives as an event
+            case .send(let node):
+                environment.network.send(
+                    .merge(keyspace: request.keyspace, key: request.key, object: minted.object), to: node,
+                    timeoutMillis: request.timeoutMillis
+                ) { reply in
+                    switch reply {
+                    case .success(.merged): run.handle(.accepted(node))
+                    case .success(.failed(_, let detail, _, _)): run.handle(.rejected(node, reason: detail))
+                    case .success: run.handle(.rejected(node, reason: "answered out of turn"))
+                    case .failure(let error): run.handle(.rejected(node, reason: error.detail))
+                    }
+                }
+            case .respond(.succeeded(let acknowledged)):
+                completion(
+                    .success(
+                        WriteOutcome(
+                            sibling: minted.sibling, context: minted.object.clock, acknowledged: acknowledged,
+                            required: required, coordinator: coordinator)))
+            case .respond(.failed(let required, let acknowledged, let reasons)):
+                let why = reasons.isEmpty ? "" : " (\(reasons.joined(separator: "; ")))"
+                completion(
+                    .failure(
+                        RingstoreError(
+                            .unavailable,
+                            "the write needed \(required) replicas and \(acknowledged.count) acknowledged in time\(why); it may still be applied on those that did",
+                            required: required, answered: acknowledged.count)))
+            }
+        }
+        run.start()
+        environment.timers.after(millis: request.timeoutMillis) { run.handle(.deadlinePassed) }
+    }
+}
