@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "RingstoreServer",
             dependencies: [
-                "RingstoreCore", "LogStore", "RingstoreNode", "Wire", "Replication",
+                "RingstoreCore", "LogStore", "RingstoreNode", "Wire", "Replication", "RingstoreClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(
             name: "WireTests",
             dependencies: [
-                "Wire", "RingstoreCore",
+                "Wire", "RingstoreCore", "Replication",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -38,17 +38,19 @@ public struct ClientWrite: Sendable, Equatable {
     }
 }
 
-/// What a coordinated write achieved: the sibling it made, the object's causal context
-/// after it, which replicas acknowledged, and how many were required.
+/// What a coordinated write achieved: the version of the sibling it made, the object's
+/// causal context after it, which replicas acknowledged, and how many were required.
 public struct WriteOutcome: Sendable, Equatable {
-    public var sibling: Sibling
+    public var version: StoredVersion
     public var context: VersionVector
     public var acknowledged: [NodeID]
     public var required: Int
     public var coordinator: NodeID
 
-    public init(sibling: Sibling, context: VersionVector, acknowledged: [NodeID], required: Int, coordinator: NodeID) {
-        self.sibling = sibling
+    public init(
+        version: StoredVersion, context: VersionVector, acknowledged: [NodeID], required: Int, coordinator: NodeID
+    ) {
+        self.version = version
         self.context = context
         self.acknowledged = acknowledged
         self.required = required

@@ -66,10 +66,6 @@ public struct QuorumRead: ProtocolMachine {
         case .failed(let node, let reason):
             guard isPending(node) else { return [] }
             failures[node] = reason
-            if outcome == nil, replicas.count - failures.count < required {
-                outcome = failedOutcome()
-                actions.append(.respond(outcome!))
-            }
         case .deadlinePassed:
             if outcome == nil {
                 outcome = failedOutcome()
@@ -77,7 +73,13 @@ public struct QuorumRead: ProtocolMachine {
             }
             return actions + finish()
         }
-        if answers.count + failures.count == replicas.count { actions += finish() }
+        if answers.count + failures.count == replicas.count {
+            if outcome == nil {
+                outcome = failedOutcome()
+                actions.append(.respond(outcome!))
+            }
+            actions += finish()
+        }
         return actions
     }
 

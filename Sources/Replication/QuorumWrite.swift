@@ -2,8 +2,9 @@ import RingstoreCore
 
 /// The coordinator's side of one leaderless write (DESIGN section 4): the new object is
 /// sent to every owner of the key, and the write succeeds once `required` of them
-/// durably accepted it. It fails as soon as success is impossible, or at the deadline,
-/// with how many answered; never a silent downgrade. Events in, actions out.
+/// durably accepted it. Once success is impossible it fails as soon as every replica
+/// answered (so the error says exactly where the write landed), or at the deadline;
+/// never a silent downgrade. Events in, actions out.
 public struct QuorumWrite: ProtocolMachine {
     public enum Event: Sendable, Equatable {
         /// The replica stored the object durably (the coordinator's own store included).
@@ -53,10 +54,11 @@ public struct QuorumWrite: ProtocolMachine {
             guard replicas.contains(node), !acknowledged.contains(node), rejected[node] == nil else { return [] }
             acknowledged.append(node)
             if acknowledged.count >= required { return finish(.succeeded(acknowledged: acknowledged)) }
+            if acknowledged.count + rejected.count == replicas.count { return failNow() }
         case .rejected(let node, let reason):
             guard replicas.contains(node), !acknowledged.contains(node), rejected[node] == nil else { return [] }
             rejected[node] = reason
-            if replicas.count - rejected.count < required { return failNow() }
+            if acknowledged.count + rejected.count == replicas.count { return failNow() }
         case .deadlinePassed:
             return failNow()
         }

@@ -46,7 +46,8 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         "[" + counters.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",") + "]"
     }
 
-    func write(into w: inout ByteWriter) {
+    /// Appends the vector (u16 count, then name and counter per node, sorted by name).
+    public func write(into w: inout ByteWriter) {
         let sorted = counters.sorted { $0.key < $1.key }
         w.write(UInt16(sorted.count))
         for (node, counter) in sorted {
@@ -55,7 +56,7 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    static func read(from r: inout ByteReader) -> VersionVector? {
+    public static func read(from r: inout ByteReader) -> VersionVector? {
         guard let count: UInt16 = r.read() else { return nil }
         var counters: [NodeID: UInt64] = [:]
         for _ in 0..<count {

@@ -60,6 +60,10 @@ public final class Node: Sendable {
         if let ring { persist(StorageKey.ring, RingCodec.encode(ring)) }
     }
 
+    /// Whether the node knows a ring given by a cluster (passed in, installed, or cached),
+    /// rather than the ring of its own it starts with.
+    public var hasClusterRing: Bool { ringState.withLock { $0.nodes != [id] } }
+
     /// The ring this node routes by.
     public var ring: Ring { ringState.withLock { $0 } }
 

@@ -125,7 +125,7 @@ extension Node {
                 completion(
                     .success(
                         WriteOutcome(
-                            sibling: minted.sibling, context: minted.object.clock, acknowledged: acknowledged,
+                            version: minted.sibling.version, context: minted.object.clock, acknowledged: acknowledged,
                             required: required, coordinator: coordinator)))
             case .respond(.failed(let required, let acknowledged, let reasons)):
                 let why = reasons.isEmpty ? "" : " (\(reasons.joined(separator: "; ")))"

@@ -17,10 +17,15 @@ public struct NodeServer: Sendable {
     public let http: HTTPServer
     let maintenance: MaintenanceService
     let threadPool: NIOThreadPool
+    /// Set for a cluster member: its etcd membership and its peer listener.
+    public let membership: ClusterMembership?
+    public let peerListener: PeerListener?
 
     /// The services to run in one `ServiceGroup`, in start order (shutdown runs in reverse:
     /// the listener drains before maintenance stops).
-    public var services: [any Service] { [maintenance, http] }
+    public var services: [any Service] {
+        [maintenance] + [membership as (any Service)?, peerListener].compactMap { $0 } + [http]
+    }
 
     /// Validates the configuration, opens (recovering) the store and the node.
     public static func open(
@@ -54,14 +59,58 @@ public struct NodeServer: Sendable {
         let store = try await threadPool.runIfActive { [logger] in
             try LogStore(configuration: finalStoreConfiguration, disk: PosixDisk(), logger: logger)
         }
+        let peers = PeerClient(group: group, logger: logger)
         let environment = NodeEnvironment(
-            wallMillis: { UInt64(Date().timeIntervalSince1970 * 1000) }, network: NoPeers(),
+            wallMillis: { UInt64(Date().timeIntervalSince1970 * 1000) },
+            network: configuration.etcdEndpoint == nil ? NoPeers() : peers,
             timers: EventLoopTimers(group: group))
-        let node = try Node(
-            id: NodeID(configuration.nodeID), storage: LogStoreStorage(store), limits: configuration.limits,
-            logger: logger, environment: environment)
-        try await node.createDefaultKeyspaceIfMissing()
-        let router = Router(node: node, registry: registry, readiness: Readiness())
+        let storage = LogStoreStorage(store)
+        let node: Node
+        var membership: ClusterMembership?
+        var peerListener: PeerListener?
+        if let endpoint = configuration.etcdEndpoint {
+            node = try Node(
+                id: NodeID(configuration.nodeID), storage: storage, ring: nil, limits: configuration.limits,
+                logger: logger, environment: environment)
+            let member = ClusterMembership(
+                etcd: try EtcdClient(endpoint: endpoint), metadata: try ClusterMetadata(cluster: configuration.cluster),
+                node: node, peers: peers,
+                registration: .init(
+                    http: "\(configuration.httpHost):\(configuration.httpPort)",
+                    peer: "\(configuration.peerHost):\(configuration.peerPort)"),
+                logger: logger)
+            // Without a cached ring the node cannot route: it waits for etcd (bounded by the caller).
+            if !node.hasClusterRing {
+                while true {
+                    do {
+                        try await member.refresh()
+                        break
+                    } catch {
+                        logger.warning("waiting for the cluster's ring in etcd", metadata: ["error": "\(error)"])
+                        try await Task.sleep(for: .seconds(1))
+                    }
+                }
+            }
+            guard node.ring.nodes.contains(node.id) else {
+                throw RingstoreError(
+                    .invalidParameter, "node \(node.id) is not in the ring of cluster '\(configuration.cluster)'")
+            }
+            membership = member
+            peerListener = PeerListener(
+                node: node, group: group, host: configuration.peerHost, port: configuration.peerPort, logger: logger)
+        } else {
+            node = try Node(
+                id: NodeID(configuration.nodeID), storage: storage, limits: configuration.limits, logger: logger,
+                environment: environment)
+            try await node.createDefaultKeyspaceIfMissing()
+        }
+        let creator: @Sendable (Keyspace) async throws(RingstoreError) -> Bool =
+            if let membership {
+                { keyspace throws(RingstoreError) in try await membership.createKeyspace(keyspace) }
+            } else {
+                { keyspace throws(RingstoreError) in try await node.createKeyspace(keyspace) }
+            }
+        let router = Router(node: node, registry: registry, readiness: Readiness(), createKeyspace: creator)
         let http = HTTPServer(
             router: router, metrics: HTTPMetrics(factory: factory), group: group, host: configuration.httpHost,
             port: configuration.httpPort, bodyBytesMax: configuration.limits.valueBytesMax, logger: logger
@@ -70,7 +119,9 @@ public struct NodeServer: Sendable {
             store: store, threadPool: threadPool,
             compactionInterval: .seconds(configuration.compactionIntervalSeconds), factory: factory, logger: logger
         )
-        return NodeServer(node: node, store: store, http: http, maintenance: maintenance, threadPool: threadPool)
+        return NodeServer(
+            node: node, store: store, http: http, maintenance: maintenance, threadPool: threadPool,
+            membership: membership, peerListener: peerListener)
     }
 
     /// Closes the store (finishing pending writes) once the services have stopped.

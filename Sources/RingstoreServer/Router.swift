@@ -14,6 +14,8 @@ struct Router: Sendable {
     let node: Node
     let registry: PrometheusCollectorRegistry
     let readiness: Readiness
+    /// Creates a keyspace: in etcd for a cluster member, in the node's own catalog alone.
+    let createKeyspace: @Sendable (Keyspace) async throws(RingstoreError) -> Bool
 
     enum Route: String {
         case kv = "/v1/kv"
@@ -85,7 +87,7 @@ struct Router: Sendable {
         case (.keyspaces, .PUT):
             Task {
                 do throws(RingstoreError) {
-                    completion(try await createKeyspace(request))
+                    completion(try await createKeyspace(from: request))
                 } catch {
                     completion(Problem(error).response())
                 }
@@ -257,7 +259,7 @@ struct Router: Sendable {
                 var headers = achieved(
                     outcome.acknowledged, required: outcome.required, coordinator: outcome.coordinator)
                 headers.add(name: Router.contextHeader, value: CausalContext(clock: outcome.context).encoded)
-                headers.add(name: HeaderNames.version, value: outcome.sibling.version.description)
+                headers.add(name: HeaderNames.version, value: outcome.version.description)
                 completion(HTTPResponse(status: .noContent, headers: headers))
             case .failure(let error):
                 completion(Problem(error).response())
@@ -285,7 +287,7 @@ struct Router: Sendable {
         return Router.json(KeyspaceList(keyspaces: node.keyspaces()))
     }
 
-    private func createKeyspace(_ request: HTTPRequest) async throws(RingstoreError) -> HTTPResponse {
+    private func createKeyspace(from request: HTTPRequest) async throws(RingstoreError) -> HTTPResponse {
         guard request.body.readableBytes <= node.limits.keyspaceDefinitionBytesMax else {
             throw RingstoreError(
                 .invalidKeyspaceDefinition,
@@ -315,7 +317,7 @@ struct Router: Sendable {
             }
         }
         let keyspace = definition.keyspace(named: name, nodeCount: node.nodeCount)
-        let created = try await node.createKeyspace(keyspace)
+        let created = try await createKeyspace(keyspace)
         var response = Router.json(keyspace)
         response.status = created ? .created : .ok
         return response

@@ -16,6 +16,13 @@ public struct ServerConfiguration: Sendable, Codable {
     public var compactionDeadRatio: Double = 0.5
     public var compactionIntervalSeconds: Int = 30
     public var limits: Limits = .default
+    /// Peer listen address; used when the node is a cluster member.
+    public var peerHost: String = "127.0.0.1"
+    public var peerPort: Int = 9080
+    /// etcd's client URL; nil for a node that runs alone.
+    public var etcdEndpoint: String?
+    /// The cluster's name in etcd.
+    public var cluster: String = "ringstore"
 
     public init() {}
 
@@ -47,6 +54,10 @@ public struct ServerConfiguration: Sendable, Codable {
         }
         if limits.valueBytesMax < 1 || limits.valueBytesMax > 64 * 1024 * 1024 {
             found.append("value limit must be 1 byte to 64 MiB")
+        }
+        if !(0...65535).contains(peerPort) { found.append("peer port \(peerPort) is out of range") }
+        if etcdEndpoint != nil, (try? ClusterMetadata(cluster: cluster)) == nil {
+            found.append("cluster name must be 1-64 of a-z, 0-9, '-' and '_'")
         }
         if dataDirectory.isEmpty { found.append("data directory must not be empty") }
         return found

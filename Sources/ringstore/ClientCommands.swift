@@ -4,7 +4,8 @@ import Wire
 
 /// Prints a response the way a person wants to read it, and fails on an error status.
 func finish(_ response: ClientResponse, printBody: Bool) throws {
-    if (200..<300).contains(response.status) {
+    if (200..<300).contains(response.status) || response.status == 300 {
+        if response.status == 300 { FileOutput.standardError("siblings: the key has concurrent values (JSON below)\n") }
         if printBody {
             FileOutput.standardOutput(response.body)
         }

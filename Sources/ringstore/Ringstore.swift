@@ -5,7 +5,7 @@ import ArgumentParser
 struct Ringstore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ringstore: a replicated key-value database.",
-        subcommands: [Serve.self, Put.self, Get.self, Delete.self, KeyspaceCommand.self]
+        subcommands: [Serve.self, Put.self, Get.self, Delete.self, KeyspaceCommand.self, ClusterCommand.self]
     )
 }
 

@@ -16,6 +16,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "HTTP listen address, HOST:PORT.")
     var http: String = "127.0.0.1:8080"
 
+    @Option(help: "Peer listen address, HOST:PORT (cluster members).")
+    var peer: String = "127.0.0.1:9080"
+
+    @Option(help: "etcd's client URL; makes the node a member of --cluster. Without it the node runs alone.")
+    var etcd: String?
+
+    @Option(help: "The cluster's name in etcd.")
+    var cluster: String = "ringstore"
+
     @Option(help: "When writes reach the disk: always (fsync before acknowledging), interval, none.")
     var sync: String = "always"
 
@@ -57,6 +66,13 @@ struct Serve: AsyncParsableCommand {
         config.dataDirectory = dataDir
         config.httpHost = String(http[..<colon])
         config.httpPort = port
+        guard let peerAddress = ClusterMetadata.address(peer) else {
+            throw ValidationError("--peer must be HOST:PORT, not '\(peer)'")
+        }
+        config.peerHost = peerAddress.host
+        config.peerPort = peerAddress.port
+        config.etcdEndpoint = etcd
+        config.cluster = cluster
         config.sync = sync
         config.syncIntervalMillis = syncIntervalMs
         config.limits.keyBytesMax = keyBytesMax

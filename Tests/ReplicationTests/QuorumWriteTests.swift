@@ -15,13 +15,14 @@ import Testing
         #expect(write.isFinished)
     }
 
-    @Test func failsAsSoonAsTheLevelIsOutOfReach() {
+    @Test func failsOnceEveryReplicaAnsweredAndSaysWhereTheWriteLanded() {
         var write = QuorumWrite(replicas: [a, b, c], required: 3)
         _ = write.start()
+        #expect(write.handle(.rejected(b, reason: "down")) == [], "a and c may still accept")
         #expect(write.handle(.accepted(a)) == [])
         #expect(
-            write.handle(.rejected(b, reason: "down"))
-                == [.respond(.failed(required: 3, acknowledged: [a], reasons: ["b: down"]))])
+            write.handle(.accepted(c))
+                == [.respond(.failed(required: 3, acknowledged: [a, c], reasons: ["b: down"]))])
     }
 
     @Test func theDeadlineReportsWhatWasAcknowledged() {

@@ -1,0 +1,70 @@
+import Foundation
+import RingstoreCore
+
+/// Where a cluster keeps its metadata in etcd, and its JSON forms (DESIGN section 7):
+///
+/// - `/ringstore/<cluster>/ring`: `{"partitions": 64, "nodes": ["n1", "n2", "n3"]}`
+/// - `/ringstore/<cluster>/nodes/<id>`: `{"http": "HOST:PORT", "peer": "HOST:PORT"}`,
+///   bound to the node's lease, so it disappears when the node stops renewing it
+/// - `/ringstore/<cluster>/keyspaces/<name>`: the keyspace definition
+public struct ClusterMetadata: Sendable {
+    public let cluster: String
+
+    public init(cluster: String) throws(RingstoreError) {
+        guard !cluster.isEmpty, cluster.utf8.count <= 64,
+            cluster.utf8.allSatisfy({
+                $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (48...57).contains($0) || (97...122).contains($0)
+            })
+        else {
+            throw RingstoreError(.invalidParameter, "a cluster name is 1-64 of a-z, 0-9, '-' and '_', not '\(cluster)'")
+        }
+        self.cluster = cluster
+    }
+
+    public var root: String { "/ringstore/\(cluster)/" }
+    public var ringKey: String { root + "ring" }
+    public var nodesPrefix: String { root + "nodes/" }
+    public var keyspacesPrefix: String { root + "keyspaces/" }
+
+    public struct RingDocument: Codable, Sendable {
+        public var partitions: Int
+        public var nodes: [String]
+
+        public init(partitions: Int, nodes: [String]) {
+            self.partitions = partitions
+            self.nodes = nodes
+        }
+
+        public func ring() throws(RingstoreError) -> Ring {
+            try Ring(partitionCount: partitions, nodes: nodes.map(NodeID.init))
+        }
+    }
+
+    public struct Registration: Codable, Sendable, Equatable {
+        public var http: String
+        public var peer: String
+
+        public init(http: String, peer: String) {
+            self.http = http
+            self.peer = peer
+        }
+    }
+
+    public static func encode(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) -> T? {
+        try? JSONDecoder().decode(type, from: Data(bytes))
+    }
+
+    /// Splits `HOST:PORT`.
+    public static func address(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port), colon > text.startIndex
+        else { return nil }
+        return (String(text[..<colon]), port)
+    }
+}

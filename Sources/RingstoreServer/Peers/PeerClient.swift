@@ -1,0 +1,44 @@
+import Logging
+import NIOCore
+import Replication
+import RingstoreCore
+import RingstoreNode
+import Synchronization
+
+/// The node's `PeerNetwork` over SwiftNIO TCP: one `PeerLink` per peer, created when
+/// the peer's address becomes known (from etcd) and moved when it changes.
+public final class PeerClient: PeerNetwork, Sendable {
+    let group: any EventLoopGroup
+    let logger: Logger
+    private let links = Mutex<[NodeID: PeerLink]>([:])
+
+    init(group: any EventLoopGroup, logger: Logger) {
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Sets where each peer listens.
+    func update(addresses: [NodeID: (host: String, port: Int)]) {
+        links.withLock { links in
+            for (peer, address) in addresses {
+                if let link = links[peer] {
+                    link.move(host: address.host, port: address.port)
+                } else {
+                    links[peer] = PeerLink(
+                        peer: peer, host: address.host, port: address.port, loop: group.next(), logger: logger)
+                }
+            }
+        }
+    }
+
+    public func send(
+        _ request: PeerRequest, to node: NodeID, timeoutMillis: UInt32,
+        reply: @escaping @Sendable (Result<PeerReply, RingstoreError>) -> Void
+    ) {
+        guard let link = links.withLock({ $0[node] }) else {
+            reply(.failure(RingstoreError(.unknownNode, "no address is known for node \(node)")))
+            return
+        }
+        link.send(request, timeoutMillis: timeoutMillis, reply: reply)
+    }
+}

@@ -1,0 +1,95 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Replication
+import RingstoreNode
+import ServiceLifecycle
+import Wire
+
+/// Answers peers: accepts their connections, decodes each request frame, hands it to
+/// the node, and writes the reply with the request's id. Many requests share one
+/// connection and are answered in whatever order they finish.
+public final class PeerListener: Service, Sendable {
+    let node: Node
+    let group: any EventLoopGroup
+    let host: String
+    let port: Int
+    let logger: Logger
+    private let bound = BoundAddress()
+
+    init(node: Node, group: any EventLoopGroup, host: String, port: Int, logger: Logger) {
+        self.node = node
+        self.group = group
+        self.host = host
+        self.port = port
+        self.logger = logger
+    }
+
+    public func boundPort() async throws -> Int { try await bound.port() }
+
+    public func run() async throws {
+        let node = node
+        let logger = logger
+        let channel: Channel
+        do {
+            channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            FrameHandler(frameBytesMax: PeerLink.frameBytesMax))
+                        try channel.pipeline.syncOperations.addHandler(PeerRequestHandler(node: node, logger: logger))
+                    }
+                }
+                .bind(host: host, port: port)
+                .get()
+        } catch {
+            await bound.fail(error)
+            throw error
+        }
+        await bound.set(channel.localAddress?.port ?? port)
+        logger.info("listening for peers", metadata: ["peer": "\(host):\(channel.localAddress?.port ?? port)"])
+        await withTaskCancellationOrGracefulShutdownHandler {
+            try? await channel.closeFuture.get()
+        } onCancelOrGracefulShutdown: {
+            channel.close(promise: nil)
+        }
+    }
+}
+
+/// One peer's connection on the answering side.
+final class PeerRequestHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = Frame
+
+    let node: Node
+    let logger: Logger
+
+    init(node: Node, logger: Logger) {
+        self.node = node
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        guard let request = PeerCodec.request(frame) else {
+            logger.warning(
+                "closing a peer connection that sent an unreadable request", metadata: ["kind": "\(frame.kind)"])
+            context.close(promise: nil)
+            return
+        }
+        let channel = context.channel
+        let id = frame.requestID
+        node.handle(request) { reply in
+            let frame = PeerCodec.frame(reply, id: id)
+            channel.eventLoop.execute { channel.writeAndFlush(frame, promise: nil) }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.warning("peer connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,180 @@
+import Replication
+import RingstoreCore
+
+/// Peer requests and replies as frames (docs/log-format.md describes the frame). A
+/// request's kind is below 0x80, a reply's at or above; a reply carries its request's
+/// id. Decoding checks every length and answers nil for anything malformed: a peer's
+/// garbage closes its connection and never crashes the node.
+public enum PeerCodec {
+    public enum Kind: UInt8, Sendable {
+        case merge = 0x01
+        case read = 0x02
+        case coordinateWrite = 0x03
+        case merged = 0x81
+        case object = 0x82
+        case written = 0x83
+        case failed = 0x8F
+    }
+
+    public static func frame(_ request: PeerRequest, id: UInt64) -> Frame {
+        var w = ByteWriter()
+        let kind: Kind
+        switch request {
+        case .merge(let keyspace, let key, let object):
+            kind = .merge
+            writeAddress(&w, keyspace, key)
+            writeLongBlob(&w, object.encoded())
+        case .read(let keyspace, let key):
+            kind = .read
+            writeAddress(&w, keyspace, key)
+        case .coordinateWrite(let write):
+            kind = .coordinateWrite
+            writeAddress(&w, write.keyspace, write.key)
+            w.write(write.value == nil ? UInt8(0) : 1)
+            if let value = write.value { writeLongBlob(&w, value) }
+            w.writeShortBlob(Array((write.contentType ?? "").utf8))
+            w.write(write.context == nil ? UInt8(0) : 1)
+            write.context?.write(into: &w)
+            w.writeShortBlob(Array((write.level?.description ?? "").utf8))
+            w.write(write.timeoutMillis)
+        }
+        return Frame(kind: kind.rawValue, requestID: id, payload: w.bytes)
+    }
+
+    public static func request(_ frame: Frame) -> PeerRequest? {
+        var r = ByteReader(frame.payload)
+        guard let kind = Kind(rawValue: frame.kind), let (keyspace, key) = readAddress(&r) else { return nil }
+        let request: PeerRequest
+        switch kind {
+        case .merge:
+            guard let bytes = readLongBlob(&r), let object = ReplicaObject(decoding: bytes) else { return nil }
+            request = .merge(keyspace: keyspace, key: key, object: object)
+        case .read:
+            request = .read(keyspace: keyspace, key: key)
+        case .coordinateWrite:
+            guard let hasValue: UInt8 = r.read(), hasValue <= 1 else { return nil }
+            var value: [UInt8]?
+            if hasValue == 1 {
+                guard let bytes = readLongBlob(&r) else { return nil }
+                value = bytes
+            }
+            guard let type = r.readShortBlob(), let hasContext: UInt8 = r.read(), hasContext <= 1 else { return nil }
+            var context: VersionVector?
+            if hasContext == 1 {
+                guard let clock = VersionVector.read(from: &r) else { return nil }
+                context = clock
+            }
+            guard let levelText = r.readShortBlob(), let timeout: UInt32 = r.read() else { return nil }
+            var level: ConsistencyLevel?
+            if !levelText.isEmpty {
+                guard let parsed = try? ConsistencyLevel(parsing: String(decoding: levelText, as: UTF8.self)) else {
+                    return nil
+                }
+                level = parsed
+            }
+            request = .coordinateWrite(
+                ClientWrite(
+                    keyspace: keyspace, key: key, value: value,
+                    contentType: type.isEmpty ? nil : String(decoding: type, as: UTF8.self), context: context,
+                    level: level, timeoutMillis: timeout))
+        default:
+            return nil
+        }
+        return r.remaining == 0 ? request : nil
+    }
+
+    public static func frame(_ reply: PeerReply, id: UInt64) -> Frame {
+        var w = ByteWriter()
+        let kind: Kind
+        switch reply {
+        case .merged:
+            kind = .merged
+        case .object(let object):
+            kind = .object
+            w.write(object == nil ? UInt8(0) : 1)
+            if let object { writeLongBlob(&w, object.encoded()) }
+        case .written(let outcome):
+            kind = .written
+            w.write(outcome.version.timestamp.physicalMillis)
+            w.write(outcome.version.timestamp.logical)
+            w.writeShortBlob(Array(outcome.version.node.name.utf8))
+            outcome.context.write(into: &w)
+            w.write(UInt16(outcome.acknowledged.count))
+            for node in outcome.acknowledged { w.writeShortBlob(Array(node.name.utf8)) }
+            w.write(UInt16(clamping: outcome.required))
+            w.writeShortBlob(Array(outcome.coordinator.name.utf8))
+        case .failed(let code, let detail, let required, let answered):
+            kind = .failed
+            w.writeShortBlob(Array(code.utf8.prefix(255)))
+            w.writeShortBlob(Array(detail.utf8.prefix(4096)))
+            w.write(UInt16(clamping: required.map { $0 + 1 } ?? 0))
+            w.write(UInt16(clamping: answered.map { $0 + 1 } ?? 0))
+        }
+        return Frame(kind: kind.rawValue, requestID: id, payload: w.bytes)
+    }
+
+    public static func reply(_ frame: Frame) -> PeerReply? {
+        var r = ByteReader(frame.payload)
+        guard let kind = Kind(rawValue: frame.kind) else { return nil }
+        let reply: PeerReply
+        switch kind {
+        case .merged:
+            reply = .merged
+        case .object:
+            guard let present: UInt8 = r.read(), present <= 1 else { return nil }
+            if present == 0 {
+                reply = .object(nil)
+            } else {
+                guard let bytes = readLongBlob(&r), let object = ReplicaObject(decoding: bytes) else { return nil }
+                reply = .object(object)
+            }
+        case .written:
+            guard let millis: UInt64 = r.read(), let logical: UInt32 = r.read(), let node = r.readShortBlob(),
+                let context = VersionVector.read(from: &r), let count: UInt16 = r.read()
+            else { return nil }
+            var acknowledged: [NodeID] = []
+            for _ in 0..<count {
+                guard let name = r.readShortBlob() else { return nil }
+                acknowledged.append(NodeID(String(decoding: name, as: UTF8.self)))
+            }
+            guard let required: UInt16 = r.read(), let coordinator = r.readShortBlob() else { return nil }
+            reply = .written(
+                WriteOutcome(
+                    version: StoredVersion(
+                        timestamp: HybridTimestamp(physicalMillis: millis, logical: logical),
+                        node: NodeID(String(decoding: node, as: UTF8.self))),
+                    context: context, acknowledged: acknowledged, required: Int(required),
+                    coordinator: NodeID(String(decoding: coordinator, as: UTF8.self))))
+        case .failed:
+            guard let code = r.readShortBlob(), let detail = r.readShortBlob(), let required: UInt16 = r.read(),
+                let answered: UInt16 = r.read()
+            else { return nil }
+            reply = .failed(
+                code: String(decoding: code, as: UTF8.self), detail: String(decoding: detail, as: UTF8.self),
+                required: required == 0 ? nil : Int(required) - 1, answered: answered == 0 ? nil : Int(answered) - 1)
+        default:
+            return nil
+        }
+        return r.remaining == 0 ? reply : nil
+    }
+
+    private static func writeAddress(_ w: inout ByteWriter, _ keyspace: String, _ key: [UInt8]) {
+        w.writeShortBlob(Array(keyspace.utf8.prefix(Int(UInt16.max))))
+        w.writeShortBlob(Array(key.prefix(Int(UInt16.max))))
+    }
+
+    private static func readAddress(_ r: inout ByteReader) -> (String, [UInt8])? {
+        guard let keyspace = r.readShortBlob(), let key = r.readShortBlob() else { return nil }
+        return (String(decoding: keyspace, as: UTF8.self), key)
+    }
+
+    private static func writeLongBlob(_ w: inout ByteWriter, _ bytes: [UInt8]) {
+        w.write(UInt32(bytes.count))
+        w.write(bytes: bytes)
+    }
+
+    private static func readLongBlob(_ r: inout ByteReader) -> [UInt8]? {
+        guard let length: UInt32 = r.read() else { return nil }
+        return r.read(count: Int(length))
+    }
+}

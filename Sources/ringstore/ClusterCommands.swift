@@ -1,0 +1,132 @@
+import ArgumentParser
+import Foundation
+import RingstoreCore
+import RingstoreServer
+
+/// Options naming a cluster in etcd.
+struct ClusterOptions: ParsableArguments {
+    @Option(help: "etcd's client URL.")
+    var etcd: String = "http://127.0.0.1:2379"
+
+    @Option(help: "The cluster's name in etcd.")
+    var cluster: String = "ringstore"
+
+    func connect() throws -> (EtcdClient, ClusterMetadata) {
+        do {
+            return (try EtcdClient(endpoint: etcd), try ClusterMetadata(cluster: cluster))
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}
+
+/// Runs an etcd call and turns a failure into a readable message (exit 3: unreachable).
+func etcdCall<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileOutput.standardError("ringstore: etcd: \(error)\n")
+        throw ExitCode(3)
+    }
+}
+
+struct ClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster", abstract: "Create a cluster's ring in etcd, or show the cluster.",
+        subcommands: [Init.self, Status.self])
+
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a new cluster's ring to etcd.")
+
+        @OptionGroup var options: ClusterOptions
+
+        @Option(help: "The member node ids, comma-separated: n1,n2,n3.")
+        var nodes: String
+
+        @Option(help: "Partitions on the ring (a power of two, at least the node count).")
+        var partitions: Int = 64
+
+        func run() async throws {
+            let (etcd, metadata) = try options.connect()
+            let ids = nodes.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            guard !ids.isEmpty, ids.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 64 }) else {
+                throw ValidationError("--nodes must list node ids, like n1,n2,n3")
+            }
+            let ring: Ring
+            do {
+                ring = try Ring(partitionCount: partitions, nodes: ids.map(NodeID.init))
+            } catch {
+                throw ValidationError(error.detail)
+            }
+            let document = ClusterMetadata.RingDocument(partitions: partitions, nodes: ring.nodes.map(\.name))
+            let created = try await etcdCall {
+                try await etcd.create(metadata.ringKey, ClusterMetadata.encode(document))
+            }
+            guard created else {
+                FileOutput.standardError("ringstore: cluster '\(options.cluster)' already has a ring in etcd\n")
+                throw ExitCode(1)
+            }
+            // The `default` keyspace every node has: N = 3, or fewer on a smaller cluster.
+            let defaultKeyspace = KeyspaceRequest().keyspace(named: .default, nodeCount: ring.nodes.count)
+            _ = try await etcdCall {
+                try await etcd.create(metadata.keyspacesPrefix + "default", ClusterMetadata.encode(defaultKeyspace))
+            }
+            print("cluster '\(options.cluster)': \(ring.nodes.count) nodes, \(partitions) partitions")
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show nodes (alive or not), partitions per node, and keyspaces.")
+
+        @OptionGroup var options: ClusterOptions
+
+        func run() async throws {
+            let (etcd, metadata) = try options.connect()
+            let (ringEntry, registrations, keyspaceEntries) = try await etcdCall {
+                (
+                    try await etcd.range(metadata.ringKey).first,
+                    try await etcd.range(metadata.nodesPrefix, prefix: true),
+                    try await etcd.range(metadata.keyspacesPrefix, prefix: true)
+                )
+            }
+            guard let ringEntry,
+                let document = ClusterMetadata.decode(ClusterMetadata.RingDocument.self, ringEntry.value),
+                let ring = try? document.ring()
+            else {
+                FileOutput.standardError(
+                    "ringstore: cluster '\(options.cluster)' has no ring; run `ringstore cluster init`\n")
+                throw ExitCode(1)
+            }
+            var registered: [String: ClusterMetadata.Registration] = [:]
+            for entry in registrations {
+                registered[String(entry.key.dropFirst(metadata.nodesPrefix.count))] = ClusterMetadata.decode(
+                    ClusterMetadata.Registration.self, entry.value)
+            }
+            let primaries = ring.primaryCounts()
+            print("cluster \(options.cluster): \(ring.nodes.count) nodes, \(ring.partitionCount) partitions")
+            print(
+                "NODE".padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + "STATE  PRIMARIES  HTTP                  PEER")
+            for node in ring.nodes {
+                let registration = registered[node.name]
+                let line =
+                    node.name.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + (registration == nil ? "down " : "alive") + "  "
+                    + String(primaries[node] ?? 0).padding(toLength: 11, withPad: " ", startingAt: 0)
+                    + (registration?.http ?? "-").padding(toLength: 22, withPad: " ", startingAt: 0)
+                    + (registration?.peer ?? "-")
+                print(line)
+            }
+            let keyspaces = keyspaceEntries.compactMap { ClusterMetadata.decode(Keyspace.self, $0.value) }
+            print("keyspaces: \(keyspaces.isEmpty ? "none" : "")")
+            for keyspace in keyspaces {
+                print(
+                    "  \(keyspace.name) mode=\(keyspace.mode.rawValue) n=\(keyspace.replicationFactor) conflict=\(keyspace.conflict.rawValue) read=\(keyspace.read) write=\(keyspace.write)"
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import PropertyBased
+import Replication
+import RingstoreCore
+import Testing
+import Wire
+
+@Suite struct PeerCodecTests {
+    static let object = ReplicaObject(
+        policy: .vv,
+        siblings: [
+            Sibling(
+                dot: Dot(node: NodeID("n1"), counter: 3), timestamp: HybridTimestamp(physicalMillis: 9, logical: 1),
+                value: [1, 2, 3], contentType: "text/plain"),
+            Sibling(dot: Dot(node: NodeID("n2"), counter: 1), timestamp: .zero, value: nil, contentType: nil),
+        ], clock: VersionVector([NodeID("n1"): 3, NodeID("n2"): 1]))
+
+    static let requests: [PeerRequest] = [
+        .merge(keyspace: "default", key: [0, 1, 255], object: object),
+        .read(keyspace: "users", key: Array("k".utf8)),
+        .coordinateWrite(
+            ClientWrite(
+                keyspace: "a", key: [7], value: [1, 2], contentType: "application/json",
+                context: VersionVector([NodeID("n1"): 2]), level: .count(2), timeoutMillis: 500)),
+        .coordinateWrite(
+            ClientWrite(
+                keyspace: "a", key: [7], value: nil, contentType: nil, context: nil, level: nil, timeoutMillis: 1)),
+    ]
+
+    static let replies: [PeerReply] = [
+        .merged, .object(nil), .object(object),
+        .written(
+            WriteOutcome(
+                version: StoredVersion(timestamp: HybridTimestamp(physicalMillis: 5, logical: 0), node: NodeID("n2")),
+                context: VersionVector([NodeID("n2"): 4]), acknowledged: [NodeID("n2"), NodeID("n3")], required: 2,
+                coordinator: NodeID("n2"))),
+        .failed(code: "unavailable", detail: "no", required: 3, answered: 0),
+        .failed(code: "invalid-key", detail: "bad", required: nil, answered: nil),
+    ]
+
+    @Test(arguments: requests) func requestsRoundTrip(request: PeerRequest) {
+        let frame = PeerCodec.frame(request, id: 42)
+        #expect(frame.requestID == 42)
+        #expect(PeerCodec.request(frame) == request)
+        #expect(PeerCodec.reply(frame) == nil, "a request is not a reply")
+    }
+
+    @Test(arguments: replies) func repliesRoundTrip(reply: PeerReply) {
+        #expect(PeerCodec.reply(PeerCodec.frame(reply, id: 7)) == reply)
+    }
+
+    @Test func garbagePayloadsDecodeToNilNeverCrash() async {
+        await propertyCheck(count: 500, input: Gen.uint8(in: 0...0x90), Gen.uint8().array(of: 0...96)) {
+            kind, payload in
+            let frame = Frame(kind: kind, requestID: 1, payload: payload)
+            _ = PeerCodec.request(frame)
+            _ = PeerCodec.reply(frame)
+        }
+    }
+
+    @Test func everyTruncationOfAValidRequestIsRejected() {
+        for request in Self.requests {
+            let frame = PeerCodec.frame(request, id: 1)
+            for cut in 0..<frame.payload.count {
+                #expect(
+                    PeerCodec.request(Frame(kind: frame.kind, requestID: 1, payload: Array(frame.payload[..<cut])))
+                        == nil)
+            }
+        }
+    }
+}
