@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ringstore", targets: ["ringstore"]),
+        .executable(name: "ringstore-sim", targets: ["ringstore-sim"]),
         .executable(name: "ringstore-storage-bench", targets: ["StorageBench"]),
         .executable(name: "ringstore-http-floor", targets: ["HTTPFloor"]),
         .library(name: "RingstoreClient", targets: ["RingstoreClient"]),
@@ -59,6 +60,21 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The cluster simulator: simulated clock, network and disks, workload, checkers.
+        .target(
+            name: "Simulation",
+            dependencies: [
+                "RingstoreCore", "Replication", "RingstoreNode",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "ringstore-sim",
+            dependencies: [
+                "Simulation", "RingstoreCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(
@@ -115,6 +131,10 @@ let package = Package(
                 "Replication", "RingstoreCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
+        ),
+        .testTarget(
+            name: "SimulationTests",
+            dependencies: ["Simulation", "RingstoreCore"]
         ),
         .testTarget(
             name: "WireTests",

@@ -13,6 +13,12 @@ import Synchronization
 /// any keyspace share a group commit.
 public final class Node: Sendable {
     public let id: NodeID
+    /// The name this incarnation of the node mints dots with: the node id and the start
+    /// time. A node that crashed may have lost dots it minted but had not yet made
+    /// durable while peers kept them; minting under a new name after every start means
+    /// it can never mint one of those dots again for another value (Riak's vnode ids do
+    /// the same).
+    public let actor: NodeID
     public let limits: Limits
     let logger: Logger
     let environment: NodeEnvironment
@@ -34,6 +40,7 @@ public final class Node: Sendable {
         environment: NodeEnvironment, defaultTimeoutMillis: UInt32 = 5000
     ) throws(RingstoreError) {
         self.id = id
+        actor = NodeID("\(id.name).\(environment.wallMillis())")
         self.limits = limits
         self.logger = logger
         self.environment = environment

@@ -78,7 +78,7 @@ extension Node {
                 let base = current ?? ReplicaObject(policy: policy)
                 let (object, sibling) = base.updated(
                     value: request.value, contentType: request.contentType, timestamp: nextTimestamp(after: current),
-                    context: context, replica: id)
+                    context: context, replica: actor)
                 if object.liveSiblings.count > limits.siblingsMax {
                     throw RingstoreError(
                         .tooManySiblings,

@@ -1,0 +1,202 @@
+import Logging
+import Replication
+import RingstoreCore
+import RingstoreNode
+
+/// A whole leaderless cluster in one process (DESIGN section 9): real `Node`s over the
+/// simulated network, disks and clock, a workload of clients writing unique values and
+/// reading, and faults (partitions, one-way cuts, message loss and duplication, crashes
+/// with loss of unsynced writes), all decided by one seed. After the faults heal, every
+/// key is read at `r=all` and `check()` says whether any promise was broken.
+public final class ClusterSimulation: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var nodeCount = 3
+        public var replicationFactor = 3
+        public var policy = ConflictPolicy.vv
+        public var writeLevel = ConsistencyLevel.quorum
+        public var readLevel = ConsistencyLevel.quorum
+        public var keys = 4
+        public var operations = 120
+        public var faults = true
+
+        public init() {}
+    }
+
+    /// One acknowledged write: what the client was told.
+    public struct AcknowledgedWrite: Sendable {
+        public var key: String
+        public var value: [UInt8]
+        public var outcome: WriteOutcome
+    }
+
+    public let seed: UInt64
+    public let options: Options
+    let world: SimulatedWorld
+    let network: SimulatedNetwork
+    let ring: Ring
+    let keyspace: Keyspace
+    var storages: [NodeID: SimulatedStorage] = [:]
+    public private(set) var acknowledged: [AcknowledgedWrite] = []
+    public private(set) var failedWrites = 0
+    public private(set) var reads = 0
+    /// The object each key had at the final `r=all` read, and each owner's copy after repair.
+    public private(set) var finalObjects: [String: ReplicaObject?] = [:]
+    public private(set) var ownerCopies: [String: [NodeID: ReplicaObject?]] = [:]
+    public private(set) var log: [String] = []
+    /// Every context a client sent with a write, per key, whatever the write's outcome:
+    /// only a write whose context covers a dot may replace that dot's value.
+    public private(set) var sentContexts: [String: [VersionVector]] = [:]
+    /// The context clients last read per key; most writes send it back.
+    var clientContexts: [String: VersionVector] = [:]
+
+    public init(seed: UInt64, options: Options = Options()) throws {
+        self.seed = seed
+        self.options = options
+        world = SimulatedWorld(seed: seed)
+        network = SimulatedNetwork(world: world)
+        let ids = (1...options.nodeCount).map { NodeID("n\($0)") }
+        ring = try Ring(partitionCount: 16, nodes: ids)
+        keyspace = Keyspace(
+            name: try KeyspaceName(validating: "sim"), replicationFactor: options.replicationFactor,
+            conflict: options.policy)
+        for id in ids {
+            storages[id] = SimulatedStorage(world: world)
+            try start(id)
+        }
+    }
+
+    var ids: [NodeID] { ring.nodes }
+
+    private func start(_ id: NodeID) throws {
+        let world = world
+        let environment = NodeEnvironment(
+            wallMillis: { world.nowMillis }, network: network.endpoint(for: id), timers: SimulatedTimers(world: world))
+        let node = try Node(
+            id: id, storage: storages[id]!, ring: ring,
+            logger: Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() }), environment: environment,
+            defaultTimeoutMillis: 200)
+        node.install(keyspaces: [keyspace])
+        network.nodes[id] = node
+    }
+
+    private func crash(_ id: NodeID) {
+        guard network.nodes[id] != nil else { return }
+        log.append("\(world.nowMillis): crash \(id)")
+        network.nodes[id] = nil
+        network.incarnations[id, default: 0] += 1
+        storages[id]!.crash()
+    }
+
+    private func restart(_ id: NodeID) {
+        guard network.nodes[id] == nil else { return }
+        log.append("\(world.nowMillis): restart \(id)")
+        try? start(id)
+    }
+
+    private func key(_ index: Int) -> String { "k\(index)" }
+
+    /// Runs the workload and the faults, heals, reads every key at `r=all`, and lets
+    /// read repair finish.
+    public func run() {
+        let start = world.nowMillis
+        let end = start + UInt64(options.operations) * 10
+        for operation in 0..<options.operations {
+            world.schedule(afterMillis: UInt64(operation) * 10 + world.between(0...9)) { [self] in
+                let alive = ids.filter { network.nodes[$0] != nil }
+                guard let coordinator = alive.randomElement(using: &world.random) else { return }
+                let node = network.nodes[coordinator]!
+                let key = key(Int.random(in: 0..<options.keys, using: &world.random))
+                if world.chance(0.4) {
+                    reads += 1
+                    node.read(keyspace: "sim", key: Array(key.utf8), level: options.readLevel, timeoutMillis: 200) {
+                        [self] result in
+                        if case .success(let outcome) = result, let object = outcome.object {
+                            clientContexts[key] = object.clock
+                        }
+                    }
+                } else {
+                    let value = Array("\(seed)-\(operation)".utf8)
+                    let context = world.chance(0.6) ? clientContexts[key] : nil
+                    if let context { sentContexts[key, default: []].append(context) }
+                    let write = ClientWrite(
+                        keyspace: "sim", key: Array(key.utf8), value: world.chance(0.1) ? nil : value,
+                        contentType: nil, context: context, level: options.writeLevel, timeoutMillis: 200)
+                    node.write(write) { [self] result in
+                        switch result {
+                        case .success(let outcome):
+                            acknowledged.append(AcknowledgedWrite(key: key, value: write.value ?? [], outcome: outcome))
+                        case .failure:
+                            failedWrites += 1
+                        }
+                    }
+                }
+            }
+        }
+        if options.faults { scheduleFaults(from: start, to: end) }
+        world.run(untilMillis: end + 300)
+        // Heal everything, restart every node, let hints of timers and flushes settle.
+        network.cut = []
+        network.dropProbability = 0
+        network.duplicateProbability = 0
+        for id in ids { restart(id) }
+        world.run(untilMillis: world.nowMillis + 500)
+        let reader = network.nodes[ids[0]]!
+        for index in 0..<options.keys {
+            let key = key(index)
+            reader.read(keyspace: "sim", key: Array(key.utf8), level: .all, timeoutMillis: 1000) { [self] result in
+                if case .success(let outcome) = result { finalObjects[key] = outcome.object }
+            }
+        }
+        world.run(untilMillis: world.nowMillis + 1500)
+        for index in 0..<options.keys {
+            let key = key(index)
+            let owners = ring.owners(
+                ring.partition(keyspace: keyspace.name, key: try! Key(validating: Array(key.utf8))),
+                replicationFactor: options.replicationFactor)
+            for owner in owners {
+                network.nodes[owner]!.handle(.read(keyspace: "sim", key: Array(key.utf8))) { [self] reply in
+                    if case .object(let object) = reply { ownerCopies[key, default: [:]][owner] = object }
+                }
+            }
+        }
+    }
+
+    private func scheduleFaults(from start: UInt64, to end: UInt64) {
+        var at = start + world.between(20...80)
+        while at < end {
+            let kind = Int.random(in: 0..<4, using: &world.random)
+            let duration = world.between(30...200)
+            world.schedule(afterMillis: at - world.nowMillis) { [self] in
+                switch kind {
+                case 0:
+                    let victim = ids.randomElement(using: &world.random)!
+                    crash(victim)
+                    world.schedule(afterMillis: duration) { [self] in restart(victim) }
+                case 1:
+                    let shuffled = ids.shuffled(using: &world.random)
+                    let minority = Set(shuffled.prefix(Int.random(in: 1...(ids.count / 2), using: &world.random)))
+                    log.append("\(world.nowMillis): partition \(minority.sorted()) from the rest")
+                    for a in ids {
+                        for b in ids where minority.contains(a) != minority.contains(b) { network.cut.insert([a, b]) }
+                    }
+                    world.schedule(afterMillis: duration) { [self] in network.cut = [] }
+                case 2:
+                    let a = ids.randomElement(using: &world.random)!
+                    let b = ids.randomElement(using: &world.random)!
+                    log.append("\(world.nowMillis): one-way cut \(a) -> \(b)")
+                    network.cut.insert([a, b])
+                    world.schedule(afterMillis: duration) { [self] in network.cut.remove([a, b]) }
+                default:
+                    log.append("\(world.nowMillis): lossy network")
+                    network.dropProbability = 0.1
+                    network.duplicateProbability = 0.1
+                    world.schedule(afterMillis: duration) { [self] in
+                        network.dropProbability = 0
+                        network.duplicateProbability = 0
+                    }
+                }
+            }
+            at += duration + world.between(20...120)
+        }
+    }
+}

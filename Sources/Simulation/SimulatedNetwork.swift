@@ -1,0 +1,82 @@
+import Replication
+import RingstoreCore
+import RingstoreNode
+
+/// The network between simulated nodes: each message takes 1-8 ms, may be dropped or
+/// delivered twice, and is lost when a partition separates the two nodes or the
+/// receiver is down. A reply comes back the same way; the sender's timeout fires if
+/// none does. Requests reach a node's current incarnation; replies to an incarnation
+/// that crashed are lost with it.
+public final class SimulatedNetwork: @unchecked Sendable {
+    let world: SimulatedWorld
+    var nodes: [NodeID: Node] = [:]
+    /// Incarnation of each node; a crash bumps it.
+    var incarnations: [NodeID: Int] = [:]
+    /// Nodes that cannot reach each other, in the direction from -> to.
+    var cut: Set<[NodeID]> = []
+    public var dropProbability = 0.0
+    public var duplicateProbability = 0.0
+
+    init(world: SimulatedWorld) { self.world = world }
+
+    func reachable(_ from: NodeID, _ to: NodeID) -> Bool {
+        nodes[to] != nil && !cut.contains([from, to]) && !world.chance(dropProbability)
+    }
+
+    /// The endpoint that one node's incarnation sends through.
+    func endpoint(for node: NodeID) -> Endpoint {
+        Endpoint(network: self, node: node, incarnation: incarnations[node, default: 0])
+    }
+
+    public struct Endpoint: PeerNetwork, @unchecked Sendable {
+        let network: SimulatedNetwork
+        let node: NodeID
+        let incarnation: Int
+
+        public func send(
+            _ request: PeerRequest, to peer: NodeID, timeoutMillis: UInt32,
+            reply: @escaping @Sendable (Result<PeerReply, RingstoreError>) -> Void
+        ) {
+            let network = network
+            let world = network.world
+            let sender = node
+            let incarnation = incarnation
+            let call = Call()
+            let finish: @Sendable (Result<PeerReply, RingstoreError>) -> Void = { result in
+                guard !call.answered, network.incarnations[sender, default: 0] == incarnation,
+                    network.nodes[sender] != nil
+                else { return }
+                call.answered = true
+                reply(result)
+            }
+            world.schedule(afterMillis: UInt64(timeoutMillis)) {
+                finish(.failure(RingstoreError(.unavailable, "\(peer) did not answer within \(timeoutMillis) ms")))
+            }
+            let copies = world.chance(network.duplicateProbability) ? 2 : 1
+            for _ in 0..<copies {
+                guard network.reachable(sender, peer) else { continue }
+                world.schedule(afterMillis: world.between(1...8)) {
+                    guard let receiver = network.nodes[peer] else { return }
+                    receiver.handle(request) { answer in
+                        guard network.reachable(peer, sender) else { return }
+                        world.schedule(afterMillis: world.between(1...8)) { finish(.success(answer)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether a call was answered (the reply runs exactly once). Single-threaded.
+private final class Call: @unchecked Sendable {
+    var answered = false
+}
+
+/// Timers on the simulated clock.
+struct SimulatedTimers: NodeTimers, @unchecked Sendable {
+    let world: SimulatedWorld
+
+    func after(millis: UInt32, _ body: @escaping @Sendable () -> Void) {
+        world.schedule(afterMillis: UInt64(millis)) { body() }
+    }
+}

@@ -1,0 +1,32 @@
+import RingstoreCore
+import Simulation
+import Testing
+
+/// Hundreds of seeded runs of 3- and 5-node clusters under partitions, one-way cuts,
+/// message loss and duplication, and crashes that lose unsynced writes. A failure names
+/// its seed and the command that replays it.
+@Suite struct LeaderlessSimulationTests {
+    static let cases: [(nodes: Int, policy: ConflictPolicy, seeds: ClosedRange<UInt64>)] = [
+        (3, .vv, 1...150), (5, .vv, 1001...1050), (3, .lww, 2001...2100), (5, .lww, 3001...3030),
+    ]
+
+    @Test(arguments: 0..<cases.count) func noAcknowledgedWriteIsLostAndReplicasConverge(index: Int) throws {
+        let (nodes, policy, seeds) = Self.cases[index]
+        var acknowledged = 0
+        var failed = 0
+        for seed in seeds {
+            var options = ClusterSimulation.Options()
+            options.nodeCount = nodes
+            options.policy = policy
+            let simulation = try ClusterSimulation(seed: seed, options: options)
+            simulation.run()
+            let problems = simulation.check()
+            #expect(problems.isEmpty, "seed \(seed) failed: \(problems); replay: \(simulation.replayCommand)")
+            acknowledged += simulation.acknowledged.count
+            failed += simulation.failedWrites
+        }
+        // The faults must bite and the cluster must still work: both kinds of outcome occur.
+        #expect(acknowledged > seeds.count * 20, "too few writes were acknowledged: \(acknowledged)")
+        #expect(failed > 0, "no write ever failed: the faults did nothing")
+    }
+}
