@@ -34,7 +34,7 @@ struct RingstoreSim: ParsableCommand {
             let simulation = try ClusterSimulation(seed: seed, options: options)
             simulation.run()
             let problems = simulation.check()
-            if verbose { simulation.log.forEach { print("  \($0)") } }
+            if verbose { for line in simulation.log { print("  \(line)") } }
             print(
                 "seed \(seed): \(simulation.acknowledged.count) acknowledged, \(simulation.failedWrites) failed writes, \(simulation.reads) reads: \(problems.isEmpty ? "ok" : "FAILED")"
             )
