@@ -8,6 +8,8 @@ pkg-config --exists liblz4 2>/dev/null || need+=(liblz4-dev pkg-config)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
+# etcd keeps a cluster's metadata; the cluster tests and deploy/local start real ones.
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 
 if ((${#need[@]})); then
     SUDO=""

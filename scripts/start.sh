@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Builds Ringstore and starts a node on http://127.0.0.1:8080 with its data in ./data.
-# Today a node runs alone; the cluster issue turns this into a local multi-node cluster.
-# Ctrl-C (SIGINT) or SIGTERM stops it gracefully.
+# Starts a local Ringstore cluster: etcd and 3 nodes on 127.0.0.1 (HTTP 8081-8083), data
+# and logs in ./local-cluster. Installs what is missing (etcd-server, liblz4) and builds
+# the release binary. `deploy/local/cluster.sh status` shows it, `... down` stops it.
+# `./scripts/start.sh 5` starts 5 nodes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
-swift build -c release --product ringstore
-exec .build/release/ringstore serve --data-dir "${RINGSTORE_DATA:-./data}" --http "${RINGSTORE_HTTP:-127.0.0.1:8080}" "$@"
+exec deploy/local/cluster.sh up "${1:-3}"

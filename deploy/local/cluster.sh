@@ -21,14 +21,8 @@ cluster="local"
 bin="$root/.build/release/ringstore"
 
 need_tools() {
+    # liblz4, etcd-server and the rest, when missing.
     "$root/scripts/install-deps.sh"
-    if ! command -v etcd >/dev/null 2>&1; then
-        echo "installing etcd-server" >&2
-        SUDO=""
-        [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-        $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq etcd-server >/dev/null
-    fi
     if [[ ! -x "$bin" ]] || [[ -n "$(find "$root/Sources" "$root/Package.swift" -newer "$bin" -print -quit)" ]]; then
         echo "building the release binary" >&2
         (cd "$root" && swift build -c release --product ringstore >&2)

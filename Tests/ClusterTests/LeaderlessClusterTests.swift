@@ -1,0 +1,113 @@
+import Foundation
+import RingstoreClient
+import Testing
+import Wire
+
+/// Real processes: etcd and three `ringstore serve` members on 127.0.0.1. With one node
+/// killed (`kill -9`), `w=2`/`r=2` keep working and see every acknowledged write, `w=3`
+/// is refused with `answered: 2`; the restarted node catches up through read repair.
+@Suite(.serialized) struct LeaderlessClusterTests {
+    struct Member {
+        var id: String
+        var http: Int
+        var peer: Int
+        var directory: String
+    }
+
+    func start(_ member: Member, etcd: EtcdProcess) throws -> NodeProcess {
+        try NodeProcess(
+            dataDirectory: member.directory, port: member.http,
+            extraArguments: [
+                "--node-id", member.id, "--peer", "127.0.0.1:\(member.peer)", "--etcd", etcd.endpoint,
+                "--cluster", "test",
+            ])
+    }
+
+    /// Waits until `check` holds, polling for up to 20 s.
+    func eventually(_ what: String, _ check: () async throws -> Bool) async throws {
+        let end = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < end {
+            if (try? await check()) == true { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("timed out waiting until \(what)")
+        throw ClientError("timed out waiting until \(what)")
+    }
+
+    @Test func quorumsSurviveAKilledNodeThatThenCatchesUpThroughReadRepair() async throws {
+        let etcd = try EtcdProcess()
+        let root = "/tmp/ringstore-cluster-test-\(UInt64.random(in: 0...UInt64.max))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let members = (1...3).map {
+            Member(
+                id: "n\($0)", http: NodeProcess.freePort(), peer: NodeProcess.freePort(), directory: "\(root)/n\($0)")
+        }
+        try await eventually("etcd answers") {
+            let init_ = try EtcdProcess.ringstore([
+                "cluster", "init", "--etcd", etcd.endpoint, "--cluster", "test", "--nodes", "n1,n2,n3",
+            ])
+            return init_.status == 0
+        }
+        var nodes = try members.map { try start($0, etcd: etcd) }
+        for node in nodes { try await node.waitUntilHealthy() }
+        let clients = try nodes.map { try $0.client }
+
+        let created = try await clients[0].createKeyspace("kv", definitionJSON: #"{"conflict":"vv"}"#)
+        #expect(created.status == 201, "\(created.bodyText)")
+        for client in clients {
+            try await eventually("every node knows keyspace kv") {
+                try await client.send(method: .GET, path: "/v1/keyspaces/kv").status == 200
+            }
+        }
+
+        // Writes through every node at w=2; every one acknowledged by 2 or more replicas.
+        var written: [String: String] = [:]
+        for i in 0..<30 {
+            let response = try await clients[i % 3].put(
+                keyspace: "kv", key: "before-\(i)", value: Array("value \(i)".utf8), parameters: [("w", "2")])
+            #expect(response.status == 204, "\(response.bodyText)")
+            #expect(Int(response.header(HeaderNames.replicas) ?? "") ?? 0 >= 2)
+            written["before-\(i)"] = "value \(i)"
+        }
+
+        nodes[2].kill9()
+        for i in 0..<30 {
+            let response = try await clients[i % 2].put(
+                keyspace: "kv", key: "during-\(i)", value: Array("down \(i)".utf8), parameters: [("w", "2")])
+            #expect(response.status == 204, "\(response.bodyText)")
+            written["during-\(i)"] = "down \(i)"
+        }
+        for (key, value) in written {
+            let response = try await clients[1].get(keyspace: "kv", key: key, parameters: [("r", "2")])
+            #expect(
+                response.status == 200 && response.bodyText == value, "\(key): \(response.status) \(response.bodyText)")
+        }
+        let all = try await clients[0].put(
+            keyspace: "kv", key: "needs-all", value: Array("x".utf8), parameters: [("w", "3"), ("timeout", "1000")])
+        #expect(all.status == 503)
+        let problem = try JSONSerialization.jsonObject(with: Data(all.body)) as? [String: Any]
+        #expect(problem?["required"] as? Int == 3)
+        #expect(problem?["answered"] as? Int == 2, "\(all.bodyText)")
+
+        // Restart n3 on its data; reads at r=all repair what it missed.
+        nodes[2] = try start(members[2], etcd: etcd)
+        try await nodes[2].waitUntilHealthy()
+        let restarted = try nodes[2].client
+        for key in written.keys where key.hasPrefix("during-") {
+            try await eventually("\(key) is readable at r=all") {
+                try await clients[0].get(keyspace: "kv", key: key, parameters: [("r", "all")]).status == 200
+            }
+        }
+        // n3 answers r=1 from its own copy first: it now has every write it missed.
+        for (key, value) in written where key.hasPrefix("during-") {
+            try await eventually("n3 has \(key) after read repair") {
+                let response = try await restarted.get(keyspace: "kv", key: key, parameters: [("r", "1")])
+                return response.status == 200 && response.bodyText == value
+                    && response.header(HeaderNames.replicaNames) == "n3"
+            }
+        }
+        let status = try EtcdProcess.ringstore(["cluster", "status", "--etcd", etcd.endpoint, "--cluster", "test"])
+        #expect(status.status == 0 && status.output.contains("n3          alive"), "\(status.output)")
+        for node in nodes { node.terminate() }
+    }
+}
