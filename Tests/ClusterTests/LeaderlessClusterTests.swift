@@ -43,10 +43,10 @@ import Wire
                 id: "n\($0)", http: NodeProcess.freePort(), peer: NodeProcess.freePort(), directory: "\(root)/n\($0)")
         }
         try await eventually("etcd answers") {
-            let init_ = try EtcdProcess.ringstore([
+            let initialized = try EtcdProcess.ringstore([
                 "cluster", "init", "--etcd", etcd.endpoint, "--cluster", "test", "--nodes", "n1,n2,n3",
             ])
-            return init_.status == 0
+            return initialized.status == 0
         }
         var nodes = try members.map { try start($0, etcd: etcd) }
         for node in nodes { try await node.waitUntilHealthy() }
