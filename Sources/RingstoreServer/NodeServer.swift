@@ -110,7 +110,8 @@ public struct NodeServer: Sendable {
             } else {
                 { keyspace throws(RingstoreError) in try await node.createKeyspace(keyspace) }
             }
-        let router = Router(node: node, registry: registry, readiness: Readiness(), createKeyspace: creator)
+        let router = Router(
+            node: node, registry: registry, readiness: Readiness(), createKeyspace: creator, membership: membership)
         let http = HTTPServer(
             router: router, metrics: HTTPMetrics(factory: factory), group: group, host: configuration.httpHost,
             port: configuration.httpPort, bodyBytesMax: configuration.limits.valueBytesMax, logger: logger

@@ -16,10 +16,13 @@ struct Router: Sendable {
     let readiness: Readiness
     /// Creates a keyspace: in etcd for a cluster member, in the node's own catalog alone.
     let createKeyspace: @Sendable (Keyspace) async throws(RingstoreError) -> Bool
+    /// A cluster member's etcd membership; nil for a node that runs alone.
+    let membership: ClusterMembership?
 
     enum Route: String {
         case kv = "/v1/kv"
         case keyspaces = "/v1/keyspaces"
+        case cluster = "/v1/cluster"
         case health = "/healthz"
         case ready = "/readyz"
         case metrics = "/metrics"
@@ -52,6 +55,10 @@ struct Router: Sendable {
                 return try listKeyspaces(request)
             case (.keyspaces, _):
                 return Router.methodNotAllowed(request.method, allowed: "GET, PUT")
+            case (.cluster, .GET):
+                return Router.json(clusterView())
+            case (.cluster, _):
+                return Router.methodNotAllowed(request.method, allowed: "GET")
             case (.health, .GET):
                 return Router.text("ok\n")
             case (.ready, .GET):
@@ -275,6 +282,32 @@ struct Router: Sendable {
         headers.add(name: HeaderNames.required, value: String(required))
         headers.add(name: HeaderNames.coordinator, value: coordinator.name)
         return headers
+    }
+
+    // MARK: Cluster
+
+    /// `GET /v1/cluster`: this node's view of the ring and of who is alive.
+    struct ClusterView: Encodable {
+        struct Member: Encodable {
+            var id: String
+            var alive: Bool
+            var primaries: Int
+        }
+        var node: String
+        var cluster: String?
+        var partitions: Int
+        var nodes: [Member]
+        var keyspaces: [String]
+    }
+
+    private func clusterView() -> ClusterView {
+        let ring = node.ring
+        let primaries = ring.primaryCounts()
+        let alive = membership?.registeredNodes ?? [node.id]
+        return ClusterView(
+            node: node.id.name, cluster: membership?.metadata.cluster, partitions: ring.partitionCount,
+            nodes: ring.nodes.map { .init(id: $0.name, alive: alive.contains($0), primaries: primaries[$0] ?? 0) },
+            keyspaces: node.keyspaces().map(\.name.name))
     }
 
     // MARK: Keyspaces

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import RingstoreClient
 import Wire
 
@@ -100,13 +101,20 @@ struct KeyspaceCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a keyspace.")
         @OptionGroup var options: EndpointOptions
         @Argument var name: String
-        @Option(help: "leaderless (leader needs a cluster).") var mode: String = "leaderless"
-        @Option(help: "Replicas per key.") var replicationFactor: Int = 1
+        @Option(help: "leaderless (leader is a later issue's).") var mode: String = "leaderless"
+        @Option(help: "Replicas per key (default: 3, or the node count when smaller).") var replicationFactor: Int?
         @Option(help: "Conflict policy: vv or lww.") var conflict: String = "lww"
+        @Option(help: "Default read level: one, two, quorum, all or a number.") var read: String?
+        @Option(help: "Default write level: one, two, quorum, all or a number.") var write: String?
 
         func run() async throws {
             let c = try client(options)
-            let json = "{\"mode\":\"\(mode)\",\"replication_factor\":\(replicationFactor),\"conflict\":\"\(conflict)\"}"
+            var definition: [String: Any] = ["mode": mode, "conflict": conflict]
+            if let replicationFactor { definition["replication_factor"] = replicationFactor }
+            if let read { definition["read"] = read }
+            if let write { definition["write"] = write }
+            let data = try JSONSerialization.data(withJSONObject: definition, options: [.sortedKeys])
+            let json = String(decoding: data, as: UTF8.self)
             let response = try await call { try await c.createKeyspace(name, definitionJSON: json) }
             try finish(response, printBody: true)
             FileOutput.standardOutput(Array("\n".utf8))
