@@ -78,17 +78,19 @@ public struct NodeServer: Sendable {
                 registration: .init(
                     http: "\(configuration.httpHost):\(configuration.httpPort)",
                     peer: "\(configuration.peerHost):\(configuration.peerPort)"),
-                logger: logger)
-            // Without a cached ring the node cannot route: it waits for etcd (bounded by the caller).
-            if !node.hasClusterRing {
-                while true {
-                    do {
-                        try await member.refresh()
-                        break
-                    } catch {
-                        logger.warning("waiting for the cluster's ring in etcd", metadata: ["error": "\(error)"])
-                        try await Task.sleep(for: .seconds(1))
-                    }
+                group: group, logger: logger)
+            // Registered and up to date before listening. Without etcd, a node that cached
+            // a ring starts from it; one that never had one cannot route and waits.
+            while true {
+                do {
+                    try await member.join()
+                    break
+                } catch  where node.hasClusterRing {
+                    logger.warning("etcd unreachable; starting from the cached ring", metadata: ["error": "\(error)"])
+                    break
+                } catch {
+                    logger.warning("waiting for the cluster's ring in etcd", metadata: ["error": "\(error)"])
+                    try await Task.sleep(for: .seconds(1))
                 }
             }
             guard node.ring.nodes.contains(node.id) else {
@@ -97,7 +99,8 @@ public struct NodeServer: Sendable {
             }
             membership = member
             peerListener = PeerListener(
-                node: node, group: group, host: configuration.peerHost, port: configuration.peerPort, logger: logger)
+                node: node, group: group, host: configuration.peerHost, port: configuration.peerPort, logger: logger,
+                refreshCatalog: { await member.refreshNow() })
         } else {
             node = try Node(
                 id: NodeID(configuration.nodeID), storage: storage, limits: configuration.limits, logger: logger,

@@ -163,9 +163,33 @@ struct Router: Sendable {
     private func immediateGet(_ request: HTTPRequest) throws(RingstoreError) -> HTTPResponse? {
         let address = try address(request.path)
         let options = try options(request, levelName: "r")
-        guard let outcome = try node.readIfLocal(keyspace: address.keyspace, key: address.key, level: options.level)
-        else { return nil }
-        return readResponse(outcome, method: request.method)
+        do {
+            guard
+                let outcome = try node.readIfLocal(keyspace: address.keyspace, key: address.key, level: options.level)
+            else { return nil }
+            return readResponse(outcome, method: request.method)
+        } catch  where error.code == .unknownKeyspace && membership != nil {
+            return nil  // the deferred path asks etcd before it answers 404
+        }
+    }
+
+    /// Runs `attempt`; a cluster member that does not know the keyspace reads etcd's
+    /// catalog once and tries again, so a keyspace created through another node a moment
+    /// ago is found rather than reported missing.
+    private func retryingUnknownKeyspace<T: Sendable>(
+        _ attempt: @escaping @Sendable (@escaping @Sendable (Result<T, RingstoreError>) -> Void) -> Void,
+        completion: @escaping @Sendable (Result<T, RingstoreError>) -> Void
+    ) {
+        attempt { [membership] result in
+            guard case .failure(let error) = result, error.code == .unknownKeyspace, let membership else {
+                completion(result)
+                return
+            }
+            Task {
+                await membership.refreshNow()
+                attempt(completion)
+            }
+        }
     }
 
     private func get(_ request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void) {
@@ -178,9 +202,11 @@ struct Router: Sendable {
             completion(Problem(error).response())
             return
         }
-        node.read(
-            keyspace: address.keyspace, key: address.key, level: options.level, timeoutMillis: options.timeoutMillis
-        ) { result in
+        retryingUnknownKeyspace { [node] (done: @escaping Node.ReadCompletion) in
+            node.read(
+                keyspace: address.keyspace, key: address.key, level: options.level,
+                timeoutMillis: options.timeoutMillis, completion: done)
+        } completion: { result in
             switch result {
             case .success(let outcome): completion(readResponse(outcome, method: request.method))
             case .failure(let error): completion(Problem(error).response())
@@ -260,7 +286,9 @@ struct Router: Sendable {
             keyspace: address.keyspace, key: address.key, value: isPut ? Array(request.body.readableBytesView) : nil,
             contentType: isPut ? request.headers.first(name: "Content-Type") : nil, context: context?.clock,
             level: options.level, timeoutMillis: options.timeoutMillis)
-        node.write(write) { result in
+        retryingUnknownKeyspace { [node] (done: @escaping Node.WriteCompletion) in
+            node.write(write, completion: done)
+        } completion: { result in
             switch result {
             case .success(let outcome):
                 var headers = achieved(

@@ -37,6 +37,7 @@ import Wire
     @Test func quorumsSurviveAKilledNodeThatThenCatchesUpThroughReadRepair() async throws {
         let etcd = try EtcdProcess()
         let root = "/tmp/ringstore-cluster-test-\(UInt64.random(in: 0...UInt64.max))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
         let members = (1...3).map {
             Member(
@@ -54,6 +55,9 @@ import Wire
 
         let created = try await clients[0].createKeyspace("kv", definitionJSON: #"{"conflict":"vv"}"#)
         #expect(created.status == 201, "\(created.bodyText)")
+        // Usable at once through another node, at w=all: nodes that do not know the keyspace yet ask etcd.
+        let first = try await clients[1].put(keyspace: "kv", key: "first", value: [1], parameters: [("w", "all")])
+        #expect(first.status == 204, "\(first.bodyText)")
         for client in clients {
             try await eventually("every node knows keyspace kv") {
                 try await client.send(method: .GET, path: "/v1/keyspaces/kv").status == 200

@@ -1,13 +1,15 @@
 import Logging
+import NIOCore
 import RingstoreCore
 import RingstoreNode
 import ServiceLifecycle
 import Synchronization
 
 /// A node's membership of a cluster whose metadata lives in etcd: it registers the
-/// node's addresses under a lease and keeps the lease alive, and every second reads the
-/// ring, the registrations and the keyspace catalog and installs what changed in the
-/// node and its peer client. While etcd is unreachable the node goes on with what it
+/// node's addresses under a lease and keeps the lease alive, watches the cluster's
+/// prefix, and on every change (and every 5 seconds regardless) reads the ring, the
+/// registrations and the keyspace catalog and installs them in the node and its peer
+/// client. While etcd is unreachable the node goes on with what it
 /// cached: leaderless reads and writes keep working, only metadata changes wait.
 public final class ClusterMembership: Service, Sendable {
     let etcd: EtcdClient
@@ -16,16 +18,25 @@ public final class ClusterMembership: Service, Sendable {
     let peers: PeerClient
     let registration: ClusterMetadata.Registration
     let logger: Logger
+    let watch: EtcdWatch?
+    /// Set by the watch when something changed; the loop then reads at once.
+    private let changed = ChangeFlag()
     /// Nodes whose registration was present at the last successful read.
     private let alive = Mutex<Set<NodeID>>([])
-    private let refreshInterval: Duration = .seconds(1)
+    private let pendingRead = Mutex<Task<Void, Never>?>(nil)
     private let leaseTTLSeconds = 5
+    private let lease = Mutex<Int64?>(nil)
 
     init(
         etcd: EtcdClient, metadata: ClusterMetadata, node: Node, peers: PeerClient,
-        registration: ClusterMetadata.Registration, logger: Logger
+        registration: ClusterMetadata.Registration, group: any EventLoopGroup, logger: Logger
     ) {
         self.etcd = etcd
+        let changed = changed
+        defer { peers.onUnknownPeer = { [weak self] in await self?.refreshNow() } }
+        watch = EtcdWatch(
+            host: etcd.http.host, port: etcd.http.port, prefix: metadata.root, group: group, logger: logger
+        ) { changed.set() }
         self.metadata = metadata
         self.node = node
         self.peers = peers
@@ -49,31 +60,62 @@ public final class ClusterMembership: Service, Sendable {
     }
 
     public func run() async throws {
-        var lease: Int64?
-        var lastKeepAlive = ContinuousClock.now - .seconds(60)
+        await withDiscardingTaskGroup { group in
+            if let watch { group.addTask { await watch.run() } }
+            await maintain()
+            group.cancelAll()
+        }
+    }
+
+    /// Registers the node and reads the metadata once: the server does this before it
+    /// listens, so a node that answers HTTP is registered and knows its peers.
+    func join() async throws {
+        try await register()
+        try await refresh()
+    }
+
+    private func register() async throws {
+        let granted = try await etcd.grantLease(ttlSeconds: leaseTTLSeconds)
+        try await etcd.put(metadata.nodesPrefix + node.id.name, ClusterMetadata.encode(registration), lease: granted)
+        lease.withLock { $0 = granted }
+        logger.info("registered in etcd", metadata: ["lease": "\(granted)"])
+    }
+
+    /// Registration, keep-alive, and reading the metadata when it changed.
+    private func maintain() async {
+        var lastKeepAlive = ContinuousClock.now
+        var lastRead = ContinuousClock.now
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                if lease == nil {
-                    let granted = try await etcd.grantLease(ttlSeconds: leaseTTLSeconds)
-                    try await etcd.put(
-                        metadata.nodesPrefix + node.id.name, ClusterMetadata.encode(registration), lease: granted)
-                    lease = granted
+                if let current = lease.withLock({ $0 }) {
+                    if ContinuousClock.now - lastKeepAlive >= .seconds(1) {
+                        if try await etcd.keepAlive(current) {
+                            lastKeepAlive = .now
+                        } else {
+                            logger.warning("the etcd lease expired; registering again")
+                            lease.withLock { $0 = nil }
+                            continue
+                        }
+                    }
+                } else {
+                    try await register()
                     lastKeepAlive = .now
-                    logger.info("registered in etcd", metadata: ["lease": "\(granted)"])
-                } else if let current = lease, ContinuousClock.now - lastKeepAlive >= .seconds(1) {
-                    if try await etcd.keepAlive(current) {
-                        lastKeepAlive = .now
-                    } else {
-                        logger.warning("the etcd lease expired; registering again")
-                        lease = nil
-                        continue
+                }
+                let due = changed.take()
+                if due || ContinuousClock.now - lastRead >= .seconds(5) {
+                    do {
+                        try await refresh()
+                        lastRead = .now
+                    } catch {
+                        changed.set()
+                        throw error
                     }
                 }
-                try await refresh()
             } catch {
                 logger.warning("etcd unreachable; serving from the cached ring", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
             }
-            try? await Task.sleep(for: refreshInterval)
+            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 
@@ -92,12 +134,32 @@ public final class ClusterMembership: Service, Sendable {
             if id != node.id { addresses[id] = address }
         }
         peers.update(addresses: addresses)
+        logger.debug("cluster metadata read", metadata: ["registered": "\(registered.map(\.name).sorted())"])
         alive.withLock { $0 = registered }
         var keyspaces: [Keyspace] = []
         for entry in try await etcd.range(metadata.keyspacesPrefix, prefix: true) {
             if let keyspace = ClusterMetadata.decode(Keyspace.self, entry.value) { keyspaces.append(keyspace) }
         }
         node.install(keyspaces: keyspaces)
+    }
+
+    /// Reads the metadata now: a request named a keyspace or a peer this node does not
+    /// know yet. Concurrent callers share one read; errors leave the cache as it was.
+    func refreshNow() async {
+        let task = pendingRead.withLock { pending in
+            if let pending { return pending }
+            let task = Task { [self] in
+                defer { pendingRead.withLock { $0 = nil } }
+                do {
+                    try await refresh()
+                } catch {
+                    logger.debug("reading the cluster metadata failed", metadata: ["error": "\(error)"])
+                }
+            }
+            pending = task
+            return task
+        }
+        await task.value
     }
 
     /// Creates a keyspace in etcd (create-if-absent), then installs it here; an
@@ -124,4 +186,14 @@ public final class ClusterMembership: Service, Sendable {
             throw RingstoreError(.unavailable, "etcd is unreachable; keyspaces cannot be created now: \(error)")
         }
     }
+}
+
+/// A flag the etcd watch raises and the membership loop takes down.
+final class ChangeFlag: Sendable {
+    private let raised = Atomic(true)
+
+    func set() { raised.store(true, ordering: .releasing) }
+
+    /// Whether it was raised; lowers it.
+    func take() -> Bool { raised.exchange(false, ordering: .acquiringAndReleasing) }
 }

@@ -11,6 +11,14 @@ public final class PeerClient: PeerNetwork, Sendable {
     let group: any EventLoopGroup
     let logger: Logger
     private let links = Mutex<[NodeID: PeerLink]>([:])
+    private let unknownPeer = Mutex<(@Sendable () async -> Void)?>(nil)
+
+    /// Called when a request names a peer whose address is unknown (it may have
+    /// registered a moment ago); the request is tried once more after it.
+    var onUnknownPeer: (@Sendable () async -> Void)? {
+        get { unknownPeer.withLock { $0 } }
+        set { unknownPeer.withLock { $0 = newValue } }
+    }
 
     init(group: any EventLoopGroup, logger: Logger) {
         self.group = group
@@ -35,10 +43,21 @@ public final class PeerClient: PeerNetwork, Sendable {
         _ request: PeerRequest, to node: NodeID, timeoutMillis: UInt32,
         reply: @escaping @Sendable (Result<PeerReply, RingstoreError>) -> Void
     ) {
-        guard let link = links.withLock({ $0[node] }) else {
+        if let link = links.withLock({ $0[node] }) {
+            link.send(request, timeoutMillis: timeoutMillis, reply: reply)
+            return
+        }
+        guard let onUnknownPeer else {
             reply(.failure(RingstoreError(.unknownNode, "no address is known for node \(node)")))
             return
         }
-        link.send(request, timeoutMillis: timeoutMillis, reply: reply)
+        Task {
+            await onUnknownPeer()
+            guard let link = links.withLock({ $0[node] }) else {
+                reply(.failure(RingstoreError(.unknownNode, "no address is known for node \(node)")))
+                return
+            }
+            link.send(request, timeoutMillis: timeoutMillis, reply: reply)
+        }
     }
 }

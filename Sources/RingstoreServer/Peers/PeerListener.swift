@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Replication
+import RingstoreCore
 import RingstoreNode
 import ServiceLifecycle
 import Wire
@@ -15,10 +16,17 @@ public final class PeerListener: Service, Sendable {
     let host: String
     let port: Int
     let logger: Logger
+    /// Reads the cluster's catalog again; a request for an unknown keyspace is retried
+    /// once after it (the keyspace may have been created a moment ago).
+    let refreshCatalog: @Sendable () async -> Void
     private let bound = BoundAddress()
 
-    init(node: Node, group: any EventLoopGroup, host: String, port: Int, logger: Logger) {
+    init(
+        node: Node, group: any EventLoopGroup, host: String, port: Int, logger: Logger,
+        refreshCatalog: @escaping @Sendable () async -> Void
+    ) {
         self.node = node
+        self.refreshCatalog = refreshCatalog
         self.group = group
         self.host = host
         self.port = port
@@ -30,6 +38,7 @@ public final class PeerListener: Service, Sendable {
     public func run() async throws {
         let node = node
         let logger = logger
+        let refreshCatalog = refreshCatalog
         let channel: Channel
         do {
             channel = try await ServerBootstrap(group: group)
@@ -40,7 +49,8 @@ public final class PeerListener: Service, Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
                             FrameHandler(frameBytesMax: PeerLink.frameBytesMax))
-                        try channel.pipeline.syncOperations.addHandler(PeerRequestHandler(node: node, logger: logger))
+                        try channel.pipeline.syncOperations.addHandler(
+                            PeerRequestHandler(node: node, logger: logger, refreshCatalog: refreshCatalog))
                     }
                 }
                 .bind(host: host, port: port)
@@ -66,10 +76,12 @@ final class PeerRequestHandler: ChannelInboundHandler {
 
     let node: Node
     let logger: Logger
+    let refreshCatalog: @Sendable () async -> Void
 
-    init(node: Node, logger: Logger) {
+    init(node: Node, logger: Logger, refreshCatalog: @escaping @Sendable () async -> Void) {
         self.node = node
         self.logger = logger
+        self.refreshCatalog = refreshCatalog
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -82,9 +94,19 @@ final class PeerRequestHandler: ChannelInboundHandler {
         }
         let channel = context.channel
         let id = frame.requestID
-        node.handle(request) { reply in
+        let send: @Sendable (PeerReply) -> Void = { reply in
             let frame = PeerCodec.frame(reply, id: id)
             channel.eventLoop.execute { channel.writeAndFlush(frame, promise: nil) }
+        }
+        node.handle(request) { [node, refreshCatalog] reply in
+            guard case .failed(let code, _, _, _) = reply, code == RingstoreError.Code.unknownKeyspace.name else {
+                send(reply)
+                return
+            }
+            Task {
+                await refreshCatalog()
+                node.handle(request, reply: send)
+            }
         }
     }
 
