@@ -7,6 +7,9 @@ import Synchronization
 final class MachineRun<Machine: ProtocolMachine>: Sendable {
     private let state: Mutex<(machine: Machine, early: [Machine.Event], started: Bool)>
     private let action = Mutex<(@Sendable (Machine.Action) -> Void)?>(nil)
+    /// The deadline timer, cancelled once the machine is finished so it does not keep
+    /// the run alive until it fires.
+    private let deadline = Mutex<(timer: (any TimerHandle)?, finished: Bool)>((nil, false))
 
     init(_ machine: Machine) { state = Mutex((machine, [], false)) }
 
@@ -40,8 +43,24 @@ final class MachineRun<Machine: ProtocolMachine>: Sendable {
         perform(actions, finished: finished)
     }
 
+    /// Hands the run its deadline timer (after `start`).
+    func armDeadline(_ timer: any TimerHandle) {
+        let finished = deadline.withLock { state in
+            if !state.finished { state.timer = timer }
+            return state.finished
+        }
+        if finished { timer.cancel() }
+    }
+
     private func perform(_ actions: [Machine.Action], finished: Bool) {
         if let onAction { for action in actions { onAction(action) } }
-        if finished { onAction = nil }
+        guard finished else { return }
+        onAction = nil
+        let timer = deadline.withLock { state in
+            state.finished = true
+            defer { state.timer = nil }
+            return state.timer
+        }
+        timer?.cancel()
     }
 }

@@ -12,7 +12,13 @@ public protocol PeerNetwork: Sendable {
 
 /// Timers: the server's event loop, or the simulator's clock.
 public protocol NodeTimers: Sendable {
-    func after(millis: UInt32, _ body: @escaping @Sendable () -> Void)
+    /// Runs `body` after `millis`, unless the returned handle is cancelled first.
+    func after(millis: UInt32, _ body: @escaping @Sendable () -> Void) -> any TimerHandle
+}
+
+/// A timer that has not fired yet can be cancelled; cancelling later does nothing.
+public protocol TimerHandle: Sendable {
+    func cancel()
 }
 
 /// Everything outside the node that it reads or drives: wall clock, peers, timers. The

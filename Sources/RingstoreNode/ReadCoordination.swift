@@ -67,7 +67,7 @@ extension Node {
             }
         }
         run.start()
-        environment.timers.after(millis: timeoutMillis) { run.handle(.deadlinePassed) }
+        run.armDeadline(environment.timers.after(millis: timeoutMillis) { run.handle(.deadlinePassed) })
     }
 
     /// The answer to a read when this node is the key's only replica, without a hop

@@ -138,6 +138,6 @@ extension Node {
             }
         }
         run.start()
-        environment.timers.after(millis: request.timeoutMillis) { run.handle(.deadlinePassed) }
+        run.armDeadline(environment.timers.after(millis: request.timeoutMillis) { run.handle(.deadlinePassed) })
     }
 }

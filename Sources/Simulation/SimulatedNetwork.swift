@@ -76,7 +76,16 @@ private final class Call: @unchecked Sendable {
 struct SimulatedTimers: NodeTimers, @unchecked Sendable {
     let world: SimulatedWorld
 
-    func after(millis: UInt32, _ body: @escaping @Sendable () -> Void) {
-        world.schedule(afterMillis: UInt64(millis)) { body() }
+    func after(millis: UInt32, _ body: @escaping @Sendable () -> Void) -> any TimerHandle {
+        let timer = SimulatedTimer()
+        world.schedule(afterMillis: UInt64(millis)) { if !timer.cancelled { body() } }
+        return timer
     }
+}
+
+/// A simulated timer: cancelled timers do not run. Single-threaded.
+final class SimulatedTimer: TimerHandle, @unchecked Sendable {
+    var cancelled = false
+
+    func cancel() { cancelled = true }
 }
