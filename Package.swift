@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "ringstore-sim", targets: ["ringstore-sim"]),
         .executable(name: "ringstore-storage-bench", targets: ["StorageBench"]),
         .executable(name: "ringstore-http-floor", targets: ["HTTPFloor"]),
+        .executable(name: "ringstore-peer-bench", targets: ["PeerBench"]),
         .library(name: "RingstoreClient", targets: ["RingstoreClient"]),
     ],
     dependencies: [
@@ -46,6 +47,7 @@ let package = Package(
             dependencies: [
                 "RingstoreCore", "LogStore", "Replication",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         .target(
@@ -117,6 +119,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "bench/HTTPFloor"
+        ),
+        .executableTarget(
+            name: "PeerBench",
+            dependencies: [
+                "RingstoreServer", "RingstoreNode", "RingstoreCore", "Replication",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/PeerBench"
         ),
         .testTarget(
             name: "RingstoreCoreTests",

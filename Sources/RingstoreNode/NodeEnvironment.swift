@@ -21,17 +21,23 @@ public protocol TimerHandle: Sendable {
     func cancel()
 }
 
-/// Everything outside the node that it reads or drives: wall clock, peers, timers. The
+/// Everything outside the node that it reads or drives: wall clock, peers, timers,
+/// metrics. The
 /// server passes real ones; the simulator passes simulated ones from a seed.
 public struct NodeEnvironment: Sendable {
     public var wallMillis: @Sendable () -> UInt64
     public var network: any PeerNetwork
     public var timers: any NodeTimers
+    public var metrics: NodeMetrics
 
-    public init(wallMillis: @escaping @Sendable () -> UInt64, network: any PeerNetwork, timers: any NodeTimers) {
+    public init(
+        wallMillis: @escaping @Sendable () -> UInt64, network: any PeerNetwork, timers: any NodeTimers,
+        metrics: NodeMetrics = .discarded
+    ) {
         self.wallMillis = wallMillis
         self.network = network
         self.timers = timers
+        self.metrics = metrics
     }
 }
 

@@ -51,10 +51,12 @@ extension Node {
                     }
                 }
             case .respond(.value(let object, let answered)):
+                environment.metrics.readsSucceeded.increment()
                 completion(
                     .success(
                         ReadOutcome(object: object, answered: answered, required: required, coordinator: coordinator)))
             case .respond(.failed(let required, let answered, let reasons)):
+                environment.metrics.readsFailed.increment()
                 let why = reasons.isEmpty ? "" : " (\(reasons.joined(separator: "; ")))"
                 completion(
                     .failure(
@@ -63,6 +65,7 @@ extension Node {
                             "the read needed \(required) replicas and \(answered.count) answered in time\(why)",
                             required: required, answered: answered.count)))
             case .repair(let node, let object):
+                environment.metrics.readRepairs.increment()
                 repair(node, keyspace: name, key: key, storageKey: placement.storageKey, object: object)
             }
         }

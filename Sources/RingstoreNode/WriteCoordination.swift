@@ -38,6 +38,7 @@ extension Node {
                             .unavailable, "a write was forwarded to \(id), which does not replicate the key either")))
                 return
             }
+            environment.metrics.forwardedWrites.increment()
             forward(request, to: placement.owners, completion: completion)
             return
         }
@@ -122,12 +123,14 @@ extension Node {
                     }
                 }
             case .respond(.succeeded(let acknowledged)):
+                environment.metrics.writesSucceeded.increment()
                 completion(
                     .success(
                         WriteOutcome(
                             version: minted.sibling.version, context: minted.object.clock, acknowledged: acknowledged,
                             required: required, coordinator: coordinator)))
             case .respond(.failed(let required, let acknowledged, let reasons)):
+                environment.metrics.writesFailed.increment()
                 let why = reasons.isEmpty ? "" : " (\(reasons.joined(separator: "; ")))"
                 completion(
                     .failure(

@@ -63,7 +63,7 @@ public struct NodeServer: Sendable {
         let environment = NodeEnvironment(
             wallMillis: { UInt64(Date().timeIntervalSince1970 * 1000) },
             network: configuration.etcdEndpoint == nil ? NoPeers() : peers,
-            timers: EventLoopTimers(group: group))
+            timers: EventLoopTimers(group: group), metrics: NodeMetrics(factory: factory))
         let storage = LogStoreStorage(store)
         let node: Node
         var membership: ClusterMembership?

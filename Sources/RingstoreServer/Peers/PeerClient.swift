@@ -20,13 +20,13 @@ public final class PeerClient: PeerNetwork, Sendable {
         set { unknownPeer.withLock { $0 = newValue } }
     }
 
-    init(group: any EventLoopGroup, logger: Logger) {
+    public init(group: any EventLoopGroup, logger: Logger) {
         self.group = group
         self.logger = logger
     }
 
     /// Sets where each peer listens.
-    func update(addresses: [NodeID: (host: String, port: Int)]) {
+    public func update(addresses: [NodeID: (host: String, port: Int)]) {
         links.withLock { links in
             for (peer, address) in addresses {
                 if let link = links[peer] {
@@ -38,6 +38,9 @@ public final class PeerClient: PeerNetwork, Sendable {
             }
         }
     }
+
+    /// The node timers of a server on `group` (for tools that build a node themselves).
+    public static func timers(group: any EventLoopGroup) -> any NodeTimers { EventLoopTimers(group: group) }
 
     public func send(
         _ request: PeerRequest, to node: NodeID, timeoutMillis: UInt32,

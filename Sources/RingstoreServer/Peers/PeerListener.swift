@@ -21,7 +21,7 @@ public final class PeerListener: Service, Sendable {
     let refreshCatalog: @Sendable () async -> Void
     private let bound = BoundAddress()
 
-    init(
+    public init(
         node: Node, group: any EventLoopGroup, host: String, port: Int, logger: Logger,
         refreshCatalog: @escaping @Sendable () async -> Void
     ) {

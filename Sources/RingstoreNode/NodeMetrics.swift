@@ -1,0 +1,27 @@
+import CoreMetrics
+
+/// What a node counts about the requests it coordinates, exported by the server for
+/// Prometheus (`/metrics`); the simulator passes a factory that drops them.
+public struct NodeMetrics: Sendable {
+    let writesSucceeded: Counter
+    let writesFailed: Counter
+    let readsSucceeded: Counter
+    let readsFailed: Counter
+    let readRepairs: Counter
+    let forwardedWrites: Counter
+
+    public init(factory: any MetricsFactory) {
+        func counter(_ label: String, _ dimensions: [(String, String)] = []) -> Counter {
+            Counter(label: label, dimensions: dimensions, factory: factory)
+        }
+        writesSucceeded = counter("ringstore_coordinated_writes_total", [("outcome", "ok")])
+        writesFailed = counter("ringstore_coordinated_writes_total", [("outcome", "failed")])
+        readsSucceeded = counter("ringstore_coordinated_reads_total", [("outcome", "ok")])
+        readsFailed = counter("ringstore_coordinated_reads_total", [("outcome", "failed")])
+        readRepairs = counter("ringstore_read_repairs_total")
+        forwardedWrites = counter("ringstore_forwarded_writes_total")
+    }
+
+    /// Metrics that go nowhere.
+    public static let discarded = NodeMetrics(factory: NOOPMetricsHandler.instance)
+}
