@@ -59,6 +59,7 @@ public struct ServerConfiguration: Sendable, Codable {
         if etcdEndpoint != nil, (try? ClusterMetadata(cluster: cluster)) == nil {
             found.append("cluster name must be 1-64 of a-z, 0-9, '-' and '_'")
         }
+        if !(1...10_000).contains(limits.siblingsMax) { found.append("sibling limit must be 1 to 10000") }
         if dataDirectory.isEmpty { found.append("data directory must not be empty") }
         return found
     }

@@ -37,6 +37,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest value in bytes.")
     var valueBytesMax: Int = 1 << 20
 
+    @Option(help: "Most concurrent values (siblings) a vv key may hold; a write beyond gets 409.")
+    var siblingsMax: Int = 100
+
     @Option(help: "Segment size in bytes before a new segment starts.")
     var segmentBytesMax: UInt64 = 128 * 1024 * 1024
 
@@ -77,6 +80,7 @@ struct Serve: AsyncParsableCommand {
         config.syncIntervalMillis = syncIntervalMs
         config.limits.keyBytesMax = keyBytesMax
         config.limits.valueBytesMax = valueBytesMax
+        config.limits.siblingsMax = siblingsMax
         config.segmentBytesMax = segmentBytesMax
         config.compactionIntervalSeconds = compactionIntervalSeconds
         config.compression = !noCompression

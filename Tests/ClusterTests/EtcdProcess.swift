@@ -39,6 +39,11 @@ final class EtcdProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     /// Runs `ringstore` with `arguments` and returns its exit status and output.
     static func ringstore(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()

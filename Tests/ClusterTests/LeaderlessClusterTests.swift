@@ -112,6 +112,18 @@ import Wire
         }
         let status = try EtcdProcess.ringstore(["cluster", "status", "--etcd", etcd.endpoint, "--cluster", "test"])
         #expect(status.status == 0 && status.output.contains("n3          alive"), "\(status.output)")
+
+        // etcd gone: reads and writes go on from the cached ring; keyspace creation waits.
+        etcd.kill9()
+        for i in 0..<10 {
+            let put = try await clients[i % 3].put(
+                keyspace: "kv", key: "no-etcd-\(i)", value: Array("v\(i)".utf8), parameters: [("w", "2")])
+            #expect(put.status == 204, "\(put.bodyText)")
+            let get = try await clients[(i + 1) % 3].get(keyspace: "kv", key: "no-etcd-\(i)", parameters: [("r", "2")])
+            #expect(get.status == 200 && get.bodyText == "v\(i)", "\(get.bodyText)")
+        }
+        let refused = try await clients[0].createKeyspace("later", definitionJSON: "{}")
+        #expect(refused.status == 503, "\(refused.bodyText)")
         for node in nodes { node.terminate() }
     }
 }

@@ -70,7 +70,8 @@ enum PeerBench {
             let done = completed.load(ordering: .relaxed) - start
             let elapsed = ContinuousClock.now - began
             stop.store(true, ordering: .relaxed)
-            let perSecond = Double(done) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            let perSecond =
+                Double(done) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
             print("window \(window): \(Int(perSecond)) replies/s, \(failed.load(ordering: .relaxed)) failed")
         }
     }
@@ -87,5 +88,7 @@ final class MemoryStorage: ReplicaStorage, Sendable {
         completion(nil)
     }
 
-    func keys(withPrefix prefix: [UInt8]) -> [[UInt8]] { values.withLock { $0.keys.filter { $0.starts(with: prefix) } } }
+    func keys(withPrefix prefix: [UInt8]) -> [[UInt8]] {
+        values.withLock { $0.keys.filter { $0.starts(with: prefix) } }
+    }
 }
