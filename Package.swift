@@ -165,7 +165,7 @@ let package = Package(
         .testTarget(
             name: "RingstoreServerTests",
             dependencies: [
-                "RingstoreServer", "RingstoreClient", "RingstoreNode", "LogStore", "RingstoreCore",
+                "RingstoreServer", "RingstoreClient", "RingstoreNode", "LogStore", "RingstoreCore", "Replication",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -6,7 +6,7 @@ import RingstoreNode
 /// A whole leaderless cluster in one process (DESIGN section 9): real `Node`s over the
 /// simulated network, disks and clock, a workload of clients writing unique values and
 /// reading, and faults (partitions, one-way cuts, message loss and duplication, crashes
-/// with loss of unsynced writes), all decided by one seed. After the faults heal, every
+/// with loss of unsynced writes, clock skew between nodes), all decided by one seed. After the faults heal, every
 /// key is read at `r=all` and `check()` says whether any promise was broken.
 public final class ClusterSimulation: @unchecked Sendable {
     public struct Options: Sendable {
@@ -67,10 +67,17 @@ public final class ClusterSimulation: @unchecked Sendable {
 
     var ids: [NodeID] { ring.nodes }
 
+    /// Each node's wall clock runs ahead of the simulated time by up to 200 ms: clock
+    /// skew, which LWW must survive (acknowledged writes lose only to newer timestamps).
+    var clockOffsets: [NodeID: UInt64] = [:]
+
     private func start(_ id: NodeID) throws {
         let world = world
+        let offset = clockOffsets[id] ?? world.between(0...200)
+        clockOffsets[id] = offset
         let environment = NodeEnvironment(
-            wallMillis: { world.nowMillis }, network: network.endpoint(for: id), timers: SimulatedTimers(world: world))
+            wallMillis: { world.nowMillis + offset }, network: network.endpoint(for: id),
+            timers: SimulatedTimers(world: world))
         let node = try Node(
             id: id, storage: storages[id]!, ring: ring,
             logger: Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() }), environment: environment,

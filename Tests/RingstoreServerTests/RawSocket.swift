@@ -5,11 +5,13 @@ import Foundation
 #endif
 
 /// Sends raw bytes to 127.0.0.1:port over a plain socket, reads whatever comes back
-/// briefly, and closes: for requests no HTTP client would send.
+/// briefly, and closes: for requests no HTTP client would send. Returns what `recv`
+/// returned: 0 when the server closed the connection, -1 when nothing came within a second.
 enum RawSocket {
-    static func sendAndClose(port: Int, _ bytes: [UInt8]) {
+    @discardableResult
+    static func sendAndClose(port: Int, _ bytes: [UInt8]) -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else { return -1 }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -20,11 +22,11 @@ enum RawSocket {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard connected == 0 else { return }
+        guard connected == 0 else { return -1 }
         var timeout = timeval(tv_sec: 1, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var buffer = [UInt8](repeating: 0, count: 4096)
-        _ = recv(fd, &buffer, buffer.count, 0)
+        return recv(fd, &buffer, buffer.count, 0)
     }
 }

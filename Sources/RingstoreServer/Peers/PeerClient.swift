@@ -20,8 +20,12 @@ public final class PeerClient: PeerNetwork, Sendable {
         set { unknownPeer.withLock { $0 = newValue } }
     }
 
-    public init(group: any EventLoopGroup, logger: Logger) {
+    /// Requests in flight per peer before further ones fail at once (backpressure).
+    let inFlightMax: Int
+
+    public init(group: any EventLoopGroup, inFlightMax: Int = 4096, logger: Logger) {
         self.group = group
+        self.inFlightMax = inFlightMax
         self.logger = logger
     }
 
@@ -33,7 +37,9 @@ public final class PeerClient: PeerNetwork, Sendable {
                     link.move(host: address.host, port: address.port)
                 } else {
                     links[peer] = PeerLink(
-                        peer: peer, host: address.host, port: address.port, loop: group.next(), logger: logger)
+                        peer: peer, host: address.host, port: address.port, loop: group.next(),
+                        inFlightMax: inFlightMax,
+                        logger: logger)
                 }
             }
         }
