@@ -1,5 +1,7 @@
 import ArgumentParser
 import Logging
+import NIOCore
+import NIOPosix
 import Prometheus
 import RingstoreServer
 import ServiceLifecycle
@@ -49,6 +51,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Store values uncompressed.")
     var noCompression = false
 
+    @Option(help: "SwiftNIO event loop threads (default: one per core).")
+    var eventLoopThreads: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -89,7 +94,13 @@ struct Serve: AsyncParsableCommand {
 
         let logger = Logger(label: "ringstore")
         let registry = PrometheusCollectorRegistry()
-        let server = try await NodeServer.open(config, registry: registry, logger: logger)
+        if let eventLoopThreads, !(1...256).contains(eventLoopThreads) {
+            throw ValidationError("--event-loop-threads must be 1 to 256")
+        }
+        let eventLoops: any EventLoopGroup =
+            eventLoopThreads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
+            ?? MultiThreadedEventLoopGroup.singleton
+        let server = try await NodeServer.open(config, registry: registry, group: eventLoops, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: server.services.map { .init(service: $0) },

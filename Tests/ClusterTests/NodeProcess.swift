@@ -42,7 +42,7 @@ final class NodeProcess: @unchecked Sendable {
     }
 
     var client: RingstoreClient {
-        get throws { try RingstoreClient(endpoint: "http://127.0.0.1:\(port)", timeout: .seconds(5)) }
+        get throws { try RingstoreClient(endpoint: "http://127.0.0.1:\(port)", timeout: .seconds(15)) }
     }
 
     /// Waits until /healthz answers, up to `deadline`.

@@ -7,7 +7,8 @@
 #   deploy/local/cluster.sh down     stop exactly the processes `up` started
 #
 # Environment: RINGSTORE_LOCAL_DIR (default ./local-cluster), RINGSTORE_HTTP_BASE (8081:
-# node i listens on HTTP 8080+i and peers on 9080+i), RINGSTORE_ETCD_PORT (2379).
+# node i listens on HTTP 8080+i and peers on 9080+i), RINGSTORE_ETCD_PORT (2379),
+# RINGSTORE_NODE_ARGS (more `ringstore serve` options for every node).
 # Installs etcd-server and builds the release binary when missing.
 set -euo pipefail
 
@@ -59,7 +60,8 @@ up() {
     "$bin" cluster init --etcd "$etcd_url" --cluster "$cluster" --nodes "$nodes" >/dev/null 2>&1 || true
     for i in $(seq 1 "$n"); do
         "$bin" serve --node-id "n$i" --http "127.0.0.1:$((http_base + i))" --peer "127.0.0.1:$((peer_base + i))" \
-            --data-dir "$dir/n$i" --etcd "$etcd_url" --cluster "$cluster" >"$dir/n$i.log" 2>&1 &
+            --data-dir "$dir/n$i" --etcd "$etcd_url" --cluster "$cluster" ${RINGSTORE_NODE_ARGS:-} \
+            >"$dir/n$i.log" 2>&1 &
         echo "n$i $!" >>"$dir/pids"
     done
     for i in $(seq 1 "$n"); do wait_for "http://127.0.0.1:$((http_base + i))/readyz" 60; done
