@@ -7,6 +7,7 @@ import RingstoreCore
 /// passed, and sends the merge of everything it heard to each replica whose answer
 /// lacked part of it: read repair, after the client already has its answer.
 public struct QuorumRead: ProtocolMachine {
+    /// What reaches the machine: answers, failures, the deadline.
     public enum Event: Sendable, Equatable {
         /// The replica's object for the key; nil when it has none.
         case answered(NodeID, ReplicaObject?)
@@ -14,12 +15,14 @@ public struct QuorumRead: ProtocolMachine {
         case deadlinePassed
     }
 
+    /// The answer for the client.
     public enum Outcome: Sendable, Equatable {
         /// The merged object (nil: no replica that answered has the key).
         case value(ReplicaObject?, answered: [NodeID])
         case failed(required: Int, answered: [NodeID], reasons: [String])
     }
 
+    /// What the shell is to do.
     public enum Action: Sendable, Equatable {
         case send(to: NodeID)
         case respond(Outcome)

@@ -6,6 +6,7 @@ import RingstoreCore
 /// answered (so the error says exactly where the write landed), or at the deadline;
 /// never a silent downgrade. Events in, actions out.
 public struct QuorumWrite: ProtocolMachine {
+    /// What reaches the machine: acknowledgements, rejections, the deadline.
     public enum Event: Sendable, Equatable {
         /// The replica stored the object durably (the coordinator's own store included).
         case accepted(NodeID)
@@ -14,11 +15,13 @@ public struct QuorumWrite: ProtocolMachine {
         case deadlinePassed
     }
 
+    /// The answer for the client.
     public enum Outcome: Sendable, Equatable {
         case succeeded(acknowledged: [NodeID])
         case failed(required: Int, acknowledged: [NodeID], reasons: [String])
     }
 
+    /// What the shell is to do.
     public enum Action: Sendable, Equatable {
         case send(to: NodeID)
         case respond(Outcome)

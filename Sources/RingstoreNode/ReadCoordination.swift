@@ -57,13 +57,11 @@ extension Node {
                         ReadOutcome(object: object, answered: answered, required: required, coordinator: coordinator)))
             case .respond(.failed(let required, let answered, let reasons)):
                 environment.metrics.readsFailed.increment()
-                let why = reasons.isEmpty ? "" : " (\(reasons.joined(separator: "; ")))"
                 completion(
                     .failure(
-                        RingstoreError(
-                            .unavailable,
-                            "the read needed \(required) replicas and \(answered.count) answered in time\(why)",
-                            required: required, answered: answered.count)))
+                        .missedLevel(
+                            "the read", required: required, answered: answered.count, verb: "answered", reasons: reasons
+                        )))
             case .repair(let node, let object):
                 environment.metrics.readRepairs.increment()
                 repair(node, keyspace: name, key: key, storageKey: placement.storageKey, object: object)

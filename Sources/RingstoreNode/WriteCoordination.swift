@@ -131,13 +131,11 @@ extension Node {
                             required: required, coordinator: coordinator)))
             case .respond(.failed(let required, let acknowledged, let reasons)):
                 environment.metrics.writesFailed.increment()
-                let why = reasons.isEmpty ? "" : " (\(reasons.joined(separator: "; ")))"
                 completion(
                     .failure(
-                        RingstoreError(
-                            .unavailable,
-                            "the write needed \(required) replicas and \(acknowledged.count) acknowledged in time\(why); it may still be applied on those that did",
-                            required: required, answered: acknowledged.count)))
+                        .missedLevel(
+                            "the write", required: required, answered: acknowledged.count, verb: "acknowledged",
+                            reasons: reasons, note: "; it may still be applied on those that did")))
             }
         }
         run.start()

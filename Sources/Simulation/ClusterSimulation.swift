@@ -9,6 +9,7 @@ import RingstoreNode
 /// with loss of unsynced writes, clock skew between nodes), all decided by one seed. After the faults heal, every
 /// key is read at `r=all` and `check()` says whether any promise was broken.
 public final class ClusterSimulation: @unchecked Sendable {
+    /// The cluster and workload of one run.
     public struct Options: Sendable {
         public var nodeCount = 3
         public var replicationFactor = 3

@@ -28,6 +28,7 @@ public final class SimulatedNetwork: @unchecked Sendable {
         Endpoint(network: self, node: node, incarnation: incarnations[node, default: 0])
     }
 
+    /// The network as one incarnation of one node sees it.
     public struct Endpoint: PeerNetwork, @unchecked Sendable {
         let network: SimulatedNetwork
         let node: NodeID

@@ -37,6 +37,7 @@ public struct Frame: Sendable, Equatable {
 /// than the limit, shorter than its header, or of an unknown version is a protocol error:
 /// the connection is to be closed, never trusted further.
 public struct FrameDecoder: Sendable {
+    /// A stream that is not a frame stream; the connection is to be closed.
     public struct ProtocolError: Error, Sendable, Equatable, CustomStringConvertible {
         public var description: String
     }

@@ -6,6 +6,7 @@ import RingstoreCore
 /// id. Decoding checks every length and answers nil for anything malformed: a peer's
 /// garbage closes its connection and never crashes the node.
 public enum PeerCodec {
+    /// The frame kinds of peer messages.
     public enum Kind: UInt8, Sendable {
         case merge = 0x01
         case read = 0x02

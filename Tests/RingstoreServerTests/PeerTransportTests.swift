@@ -6,7 +6,6 @@ import Replication
 import RingstoreCore
 import RingstoreNode
 import RingstoreServer
-import Synchronization
 import Testing
 
 /// The SwiftNIO peer transport over real TCP on 127.0.0.1: requests and replies, per
@@ -24,7 +23,7 @@ import Testing
 
         static func start(port: Int = 0) async throws -> Listening {
             let node = try Node(
-                id: PeerTransportTests.server, storage: MemoryStorage(),
+                id: PeerTransportTests.server, storage: InMemoryStorage(),
                 ring: try Ring(nodes: [PeerTransportTests.server]), logger: PeerTransportTests.logger,
                 environment: NodeEnvironment(
                     wallMillis: { 1 }, network: NoPeers(),
@@ -152,21 +151,5 @@ import Testing
         client.update(addresses: [Self.server: ("127.0.0.1", listening.port)])
         #expect(try await send(client, .read(keyspace: "t", key: [1])).get() == .object(nil))
         await listening.stop()
-    }
-}
-
-/// Storage in memory, durable at once: for tests of what sits above storage.
-final class MemoryStorage: ReplicaStorage, Sendable {
-    private let values = Mutex<[[UInt8]: [UInt8]]>([:])
-
-    func read(_ key: [UInt8]) throws(RingstoreError) -> [UInt8]? { values.withLock { $0[key] } }
-
-    func write(_ key: [UInt8], _ value: [UInt8], completion: @escaping @Sendable (RingstoreError?) -> Void) {
-        values.withLock { $0[key] = value }
-        completion(nil)
-    }
-
-    func keys(withPrefix prefix: [UInt8]) -> [[UInt8]] {
-        values.withLock { $0.keys.filter { $0.starts(with: prefix) } }
     }
 }

@@ -26,7 +26,7 @@ enum PeerBench {
         if mode == "serve" {
             let server = NodeID("server")
             let node = try Node(
-                id: server, storage: MemoryStorage(), ring: try Ring(nodes: [server]), logger: logger,
+                id: server, storage: InMemoryStorage(), ring: try Ring(nodes: [server]), logger: logger,
                 environment: NodeEnvironment(
                     wallMillis: { UInt64(Date().timeIntervalSince1970 * 1000) }, network: NoPeers(),
                     timers: PeerClient.timers(group: group)))
@@ -74,21 +74,5 @@ enum PeerBench {
                 Double(done) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
             print("window \(window): \(Int(perSecond)) replies/s, \(failed.load(ordering: .relaxed)) failed")
         }
-    }
-}
-
-/// Storage held in memory: writes are "durable" at once. For this transport bench only.
-final class MemoryStorage: ReplicaStorage, Sendable {
-    private let values = Mutex<[[UInt8]: [UInt8]]>([:])
-
-    func read(_ key: [UInt8]) throws(RingstoreError) -> [UInt8]? { values.withLock { $0[key] } }
-
-    func write(_ key: [UInt8], _ value: [UInt8], completion: @escaping @Sendable (RingstoreError?) -> Void) {
-        values.withLock { $0[key] = value }
-        completion(nil)
-    }
-
-    func keys(withPrefix prefix: [UInt8]) -> [[UInt8]] {
-        values.withLock { $0.keys.filter { $0.starts(with: prefix) } }
     }
 }

@@ -26,6 +26,7 @@ public struct ClusterMetadata: Sendable {
     public var nodesPrefix: String { root + "nodes/" }
     public var keyspacesPrefix: String { root + "keyspaces/" }
 
+    /// The ring as stored in etcd.
     public struct RingDocument: Codable, Sendable {
         public var partitions: Int
         public var nodes: [String]
@@ -40,6 +41,7 @@ public struct ClusterMetadata: Sendable {
         }
     }
 
+    /// Where a node listens, as it registers itself in etcd.
     public struct Registration: Codable, Sendable, Equatable {
         public var http: String
         public var peer: String

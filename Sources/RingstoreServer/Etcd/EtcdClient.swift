@@ -13,6 +13,7 @@ public struct EtcdClient: Sendable {
         http = try RingstoreClient(endpoint: endpoint, timeout: timeout)
     }
 
+    /// One key of a range answer, decoded.
     public struct KeyValue: Sendable {
         public var key: String
         public var value: [UInt8]
