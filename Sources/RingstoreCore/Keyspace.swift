@@ -70,7 +70,7 @@ public struct Keyspace: Sendable, Codable, Equatable {
         if mode == .leader {
             throw RingstoreError(
                 .invalidKeyspaceDefinition,
-                "mode 'leader' needs a cluster with etcd; this node runs alone, use 'leaderless'"
+                "mode 'leader' is not available yet (one leader per partition comes with leader mode); use 'leaderless'"
             )
         }
     }

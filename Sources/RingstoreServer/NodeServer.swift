@@ -78,7 +78,7 @@ public struct NodeServer: Sendable {
                 registration: .init(
                     http: "\(configuration.httpHost):\(configuration.httpPort)",
                     peer: "\(configuration.peerHost):\(configuration.peerPort)"),
-                group: group, logger: logger)
+                peerCachePath: configuration.dataDirectory + "/peers.json", group: group, logger: logger)
             // Registered and up to date before listening. Without etcd, a node that cached
             // a ring starts from it; one that never had one cannot route and waits.
             while true {
@@ -87,6 +87,7 @@ public struct NodeServer: Sendable {
                     break
                 } catch  where node.hasClusterRing {
                     logger.warning("etcd unreachable; starting from the cached ring", metadata: ["error": "\(error)"])
+                    member.installCachedPeers()
                     break
                 } catch {
                     logger.warning("waiting for the cluster's ring in etcd", metadata: ["error": "\(error)"])

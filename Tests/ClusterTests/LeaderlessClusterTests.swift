@@ -124,6 +124,16 @@ import Wire
         }
         let refused = try await clients[0].createKeyspace("later", definitionJSON: "{}")
         #expect(refused.status == 503, "\(refused.bodyText)")
+        // A node restarted while etcd is down starts from its cached ring and peer addresses.
+        nodes[2].kill9()
+        nodes[2] = try start(members[2], etcd: etcd)
+        try await nodes[2].waitUntilHealthy()
+        let again = try nodes[2].client
+        for i in 0..<5 {
+            let put = try await again.put(
+                keyspace: "kv", key: "restarted-\(i)", value: Array("r\(i)".utf8), parameters: [("w", "3")])
+            #expect(put.status == 204, "\(put.bodyText)")
+        }
         for node in nodes { node.terminate() }
     }
 }

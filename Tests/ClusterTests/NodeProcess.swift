@@ -25,7 +25,10 @@ final class NodeProcess: @unchecked Sendable {
         logPath = dataDirectory + ".log"
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--data-dir", dataDirectory, "--http", "127.0.0.1:\(port)"] + extraArguments
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        // A restarted node appends to the log of its earlier runs.
+        if !FileManager.default.fileExists(atPath: logPath) {
+            FileManager.default.createFile(atPath: logPath, contents: nil)
+        }
         let log = FileHandle(forWritingAtPath: logPath)
         log?.seekToEndOfFile()
         process.standardOutput = log

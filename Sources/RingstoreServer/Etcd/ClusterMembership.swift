@@ -19,6 +19,8 @@ public final class ClusterMembership: Service, Sendable {
     let registration: ClusterMetadata.Registration
     let logger: Logger
     let watch: EtcdWatch?
+    /// The registrations last read, kept on disk for a restart while etcd is unreachable.
+    let peerCache: PeerAddressCache
     /// Set by the watch when something changed; the loop then reads at once.
     private let changed = ChangeFlag()
     /// Nodes whose registration was present at the last successful read.
@@ -29,9 +31,11 @@ public final class ClusterMembership: Service, Sendable {
 
     init(
         etcd: EtcdClient, metadata: ClusterMetadata, node: Node, peers: PeerClient,
-        registration: ClusterMetadata.Registration, group: any EventLoopGroup, logger: Logger
+        registration: ClusterMetadata.Registration, peerCachePath: String, group: any EventLoopGroup,
+        logger: Logger
     ) {
         self.etcd = etcd
+        peerCache = PeerAddressCache(path: peerCachePath, logger: logger)
         let changed = changed
         defer { peers.onUnknownPeer = { [weak self] in await self?.refreshNow() } }
         watch = EtcdWatch(
@@ -123,17 +127,16 @@ public final class ClusterMembership: Service, Sendable {
     func refresh() async throws {
         let ring = try await loadRing()
         node.install(ring: ring)
-        var addresses: [NodeID: (host: String, port: Int)] = [:]
-        var registered: Set<NodeID> = []
+        var registrations: [String: ClusterMetadata.Registration] = [:]
         for entry in try await etcd.range(metadata.nodesPrefix, prefix: true) {
-            let id = NodeID(String(entry.key.dropFirst(metadata.nodesPrefix.count)))
-            guard let registration = ClusterMetadata.decode(ClusterMetadata.Registration.self, entry.value),
-                let address = ClusterMetadata.address(registration.peer)
-            else { continue }
-            registered.insert(id)
-            if id != node.id { addresses[id] = address }
+            let id = String(entry.key.dropFirst(metadata.nodesPrefix.count))
+            if let registration = ClusterMetadata.decode(ClusterMetadata.Registration.self, entry.value) {
+                registrations[id] = registration
+            }
         }
-        peers.update(addresses: addresses)
+        let registered = Set(registrations.keys.map(NodeID.init))
+        install(registrations)
+        peerCache.save(registrations)
         logger.debug("cluster metadata read", metadata: ["registered": "\(registered.map(\.name).sorted())"])
         alive.withLock { $0 = registered }
         var keyspaces: [Keyspace] = []
@@ -141,6 +144,22 @@ public final class ClusterMembership: Service, Sendable {
             if let keyspace = ClusterMetadata.decode(Keyspace.self, entry.value) { keyspaces.append(keyspace) }
         }
         node.install(keyspaces: keyspaces)
+    }
+
+    /// Points the peer client at the registered addresses (other nodes only).
+    private func install(_ registrations: [String: ClusterMetadata.Registration]) {
+        var addresses: [NodeID: (host: String, port: Int)] = [:]
+        for (id, registration) in registrations where id != node.id.name {
+            if let address = ClusterMetadata.address(registration.peer) { addresses[NodeID(id)] = address }
+        }
+        peers.update(addresses: addresses)
+    }
+
+    /// Starts from the peer addresses cached at the last read (etcd is unreachable).
+    func installCachedPeers() {
+        let cached = peerCache.load()
+        install(cached)
+        logger.info("using cached peer addresses", metadata: ["peers": "\(cached.keys.sorted())"])
     }
 
     /// Reads the metadata now: a request named a keyspace or a peer this node does not
