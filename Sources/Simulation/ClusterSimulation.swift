@@ -23,11 +23,19 @@ public final class ClusterSimulation: @unchecked Sendable {
         public init() {}
     }
 
-    /// One acknowledged write: what the client was told.
+    /// One acknowledged write: what the client was told, and when.
     public struct AcknowledgedWrite: Sendable {
         public var key: String
         public var value: [UInt8]
         public var outcome: WriteOutcome
+        public var acknowledgedAt: UInt64
+    }
+
+    /// One successful read during the run: when it started and what it returned.
+    public struct CompletedRead: Sendable {
+        public var key: String
+        public var startedAt: UInt64
+        public var object: ReplicaObject?
     }
 
     public let seed: UInt64
@@ -40,6 +48,7 @@ public final class ClusterSimulation: @unchecked Sendable {
     public private(set) var acknowledged: [AcknowledgedWrite] = []
     public private(set) var failedWrites = 0
     public private(set) var reads = 0
+    public private(set) var completedReads: [CompletedRead] = []
     /// The object each key had at the final `r=all` read, and each owner's copy after repair.
     public private(set) var finalObjects: [String: ReplicaObject?] = [:]
     public private(set) var ownerCopies: [String: [NodeID: ReplicaObject?]] = [:]
@@ -116,11 +125,12 @@ public final class ClusterSimulation: @unchecked Sendable {
                 let key = key(Int.random(in: 0..<options.keys, using: &world.random))
                 if world.chance(0.4) {
                     reads += 1
+                    let startedAt = world.nowMillis
                     node.read(keyspace: "sim", key: Array(key.utf8), level: options.readLevel, timeoutMillis: 200) {
                         [self] result in
-                        if case .success(let outcome) = result, let object = outcome.object {
-                            clientContexts[key] = object.clock
-                        }
+                        guard case .success(let outcome) = result else { return }
+                        completedReads.append(CompletedRead(key: key, startedAt: startedAt, object: outcome.object))
+                        if let object = outcome.object { clientContexts[key] = object.clock }
                     }
                 } else {
                     let value = Array("\(seed)-\(operation)".utf8)
@@ -132,7 +142,10 @@ public final class ClusterSimulation: @unchecked Sendable {
                     node.write(write) { [self] result in
                         switch result {
                         case .success(let outcome):
-                            acknowledged.append(AcknowledgedWrite(key: key, value: write.value ?? [], outcome: outcome))
+                            acknowledged.append(
+                                AcknowledgedWrite(
+                                    key: key, value: write.value ?? [], outcome: outcome,
+                                    acknowledgedAt: world.nowMillis))
                         case .failure:
                             failedWrites += 1
                         }

@@ -7,9 +7,21 @@ extension ClusterSimulation {
     /// - no acknowledged write is missing: under `vv` it is a sibling of the final
     ///   object (with its own value) or was causally overwritten: a later client write
     ///   sent a context that covers its dot; under `lww` the final winner is the write itself or a newer one;
-    /// - after read repair, every owner holds exactly the final object (replicas converge).
+    /// - after read repair, every owner holds exactly the final object (replicas converge);
+    /// - with strict quorums (R + W > N), every read that started after a write was
+    ///   acknowledged sees it, by the same rules (read-your-writes).
     public func check() -> [String] {
         var problems: [String] = []
+        let n = options.replicationFactor
+        if options.readLevel.required(replicas: n) + options.writeLevel.required(replicas: n) > n {
+            for read in completedReads {
+                for write in acknowledged where write.key == read.key && write.acknowledgedAt < read.startedAt {
+                    if let missing = missing(write, from: read.object) {
+                        problems.append("\(read.key): a read started at \(read.startedAt) \(missing)")
+                    }
+                }
+            }
+        }
         for index in 0..<options.keys {
             let key = "k\(index)"
             guard let final = finalObjects[key] else {
@@ -20,33 +32,32 @@ extension ClusterSimulation {
                 problems.append("\(key): owner \(copy.key) did not converge after read repair")
             }
             for write in acknowledged where write.key == key {
-                let version = write.outcome.version
-                guard let final else {
-                    problems.append("\(key): acknowledged write \(version) is lost: the key is gone")
-                    continue
-                }
-                switch options.policy {
-                case .vv:
-                    let dot = Dot(node: version.node, counter: write.outcome.context[version.node])
-                    if let sibling = final.siblings.first(where: { $0.dot == dot }) {
-                        if (sibling.value ?? []) != write.value {
-                            problems.append("\(key): dot \(dot) carries another value than the write acknowledged")
-                        }
-                    } else if !sentContexts[key, default: []].contains(where: { $0.covers(dot) }) {
-                        problems.append("\(key): acknowledged write \(dot) is lost; no client overwrote it")
-                    }
-                case .lww:
-                    guard let winner = final.siblings.first else {
-                        problems.append("\(key): the final object has no value")
-                        continue
-                    }
-                    if (winner.timestamp, winner.dot.node) < (version.timestamp, version.node) {
-                        problems.append("\(key): acknowledged write \(version) lost to the older \(winner.version)")
-                    }
-                }
+                if let missing = missing(write, from: final) { problems.append("\(key): the final read \(missing)") }
             }
         }
         return problems
+    }
+
+    /// Why `object` (what a read returned) lacks an acknowledged write, or nil when it
+    /// has it: under `vv` as a sibling with its own value or overwritten by a later
+    /// client write whose context covered it; under `lww` as the winner or beaten by a
+    /// newer one.
+    func missing(_ write: AcknowledgedWrite, from object: ReplicaObject?) -> String? {
+        let version = write.outcome.version
+        guard let object else { return "lost acknowledged write \(version): the key is gone" }
+        switch options.policy {
+        case .vv:
+            let dot = Dot(node: version.node, counter: write.outcome.context[version.node])
+            if let sibling = object.siblings.first(where: { $0.dot == dot }) {
+                return (sibling.value ?? []) == write.value ? nil : "found dot \(dot) with another value"
+            }
+            return sentContexts[write.key, default: []].contains(where: { $0.covers(dot) })
+                ? nil : "lost acknowledged write \(dot); no client overwrote it"
+        case .lww:
+            guard let winner = object.siblings.first else { return "found no value" }
+            return (winner.timestamp, winner.dot.node) < (version.timestamp, version.node)
+                ? "lost acknowledged write \(version) to the older \(winner.version)" : nil
+        }
     }
 
     /// The command that replays this run.
