@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import RingstoreNode
 
 /// The node's timers on SwiftNIO event loops.
@@ -6,7 +7,9 @@ struct EventLoopTimers: NodeTimers {
     let group: any EventLoopGroup
 
     func after(millis: UInt32, _ body: @escaping @Sendable () -> Void) -> any TimerHandle {
-        ScheduledTimer(task: group.next().scheduleTask(in: .milliseconds(Int64(millis))) { body() })
+        // On the calling thread's own loop when it is one: no wake-up of another thread.
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? group.next()
+        return ScheduledTimer(task: loop.scheduleTask(in: .milliseconds(Int64(millis))) { body() })
     }
 }
 
