@@ -146,6 +146,13 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "RingstoreNodeTests",
+            dependencies: [
+                "RingstoreNode", "Replication", "RingstoreCore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "SimulationTests",
             dependencies: ["Simulation", "RingstoreCore"]
         ),

@@ -6,8 +6,15 @@ import Synchronization
 /// to disk included), applies a change, and queues the result behind it in one step.
 final class ReplicaStore: Sendable {
     let storage: any ReplicaStorage
-    /// Objects written but not yet durable, with how many writes of the key are in flight.
-    private let inFlight = Mutex<[[UInt8]: (object: ReplicaObject, writes: Int)]>([:])
+    /// Objects written but not yet durable: the newest, how many writes of the key are in
+    /// flight, and who waits for all of them (updates that changed nothing).
+    private let inFlight = Mutex<[[UInt8]: InFlight]>([:])
+
+    private struct InFlight {
+        var object: ReplicaObject
+        var writes: Int
+        var waiters: [@Sendable (RingstoreError?) -> Void] = []
+    }
     /// Serializes updates of a key: one lock per stripe of the key hash.
     private let stripes: [Stripe]
 
@@ -31,30 +38,55 @@ final class ReplicaStore: Sendable {
     }
 
     /// Applies `change` to the newest object and stores what it returns; `durable` runs
-    /// once the result is on disk. A change that throws stores nothing; one that returns
-    /// the object unchanged stores nothing and reports durable at once.
+    /// once the result is on disk. A change that throws stores nothing. One that returns
+    /// the object unchanged stores nothing: `durable` runs once the writes of the key in
+    /// flight are on disk (at once when there are none), so a duplicate of a replication
+    /// message is never acknowledged before the original is durable.
     func update<Result>(
         _ key: [UInt8], change: (ReplicaObject?) throws(RingstoreError) -> (ReplicaObject, Result),
         durable: @escaping @Sendable (RingstoreError?) -> Void
     ) throws(RingstoreError) -> Result {
         let stripe = stripes[Int(StableHash.xxHash64(key) % UInt64(stripes.count))]
-        let (result, unchanged) = try stripe.lock.withLock { _ throws(RingstoreError) -> (Result, Bool) in
+        let (result, durableNow) = try stripe.lock.withLock { _ throws(RingstoreError) -> (Result, Bool) in
             let current = try object(key)
             let (next, result) = try change(current)
-            if next == current { return (result, true) }
+            if next == current {
+                let waiting = inFlight.withLock { pending in
+                    guard pending[key] != nil else { return false }
+                    pending[key]!.waiters.append(durable)
+                    return true
+                }
+                return (result, !waiting)
+            }
             inFlight.withLock { pending in
-                pending[key] = (next, (pending[key]?.writes ?? 0) + 1)
+                if pending[key] == nil {
+                    pending[key] = InFlight(object: next, writes: 1)
+                } else {
+                    pending[key]!.object = next
+                    pending[key]!.writes += 1
+                }
             }
             storage.write(key, next.encoded()) { [self] error in
-                inFlight.withLock { pending in
-                    guard let entry = pending[key] else { return }
-                    if entry.writes <= 1 { pending[key] = nil } else { pending[key]!.writes -= 1 }
+                let waiters = inFlight.withLock { pending -> [@Sendable (RingstoreError?) -> Void] in
+                    guard var entry = pending[key] else { return [] }
+                    entry.writes -= 1
+                    if entry.writes == 0 {
+                        // The last write of the key in flight: everyone waiting is answered.
+                        pending[key] = nil
+                        return entry.waiters
+                    }
+                    // A failed write fails those waiting too; otherwise they wait for the last.
+                    let answered = error == nil ? [] : entry.waiters
+                    if error != nil { entry.waiters = [] }
+                    pending[key] = entry
+                    return answered
                 }
                 durable(error)
+                for waiter in waiters { waiter(error) }
             }
             return (result, false)
         }
-        if unchanged { durable(nil) }
+        if durableNow { durable(nil) }
         return result
     }
 }

@@ -85,7 +85,7 @@ public struct NodeServer: Sendable {
                 do {
                     try await member.join()
                     break
-                } catch where node.hasClusterRing {
+                } catch  where node.hasClusterRing {
                     logger.warning("etcd unreachable; starting from the cached ring", metadata: ["error": "\(error)"])
                     member.installCachedPeers()
                     break

@@ -168,7 +168,7 @@ struct Router: Sendable {
                 let outcome = try node.readIfLocal(keyspace: address.keyspace, key: address.key, level: options.level)
             else { return nil }
             return readResponse(outcome, method: request.method)
-        } catch where error.code == .unknownKeyspace && membership != nil {
+        } catch  where error.code == .unknownKeyspace && membership != nil {
             return nil  // the deferred path asks etcd before it answers 404
         }
     }
