@@ -112,6 +112,12 @@ import Wire
         }
         let status = try EtcdProcess.ringstore(["cluster", "status", "--etcd", etcd.endpoint, "--cluster", "test"])
         #expect(status.status == 0 && status.output.contains("n3          alive"), "\(status.output)")
+        // A node that stops gracefully leaves the registry at once (its lease is revoked).
+        nodes[1].terminate()
+        let stopped = try EtcdProcess.ringstore(["cluster", "status", "--etcd", etcd.endpoint, "--cluster", "test"])
+        #expect(stopped.output.contains("n2          down"), "\(stopped.output)")
+        nodes[1] = try start(members[1], etcd: etcd)
+        try await nodes[1].waitUntilHealthy()
 
         // etcd gone: reads and writes go on from the cached ring; keyspace creation waits.
         etcd.kill9()

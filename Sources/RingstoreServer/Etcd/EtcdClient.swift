@@ -68,6 +68,11 @@ public struct EtcdClient: Sendable {
         return Int64(result?["TTL"] as? String ?? "0") ?? 0 > 0
     }
 
+    /// Ends `lease` now: the keys bound to it go at once.
+    public func revoke(_ lease: Int64) async throws {
+        _ = try await call("/v3/lease/revoke", ["ID": String(lease)])
+    }
+
     private func call(_ path: String, _ body: [String: Any]) async throws -> [String: Any] {
         let data = try JSONSerialization.data(withJSONObject: body)
         let response = try await http.send(

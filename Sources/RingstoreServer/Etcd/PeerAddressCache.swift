@@ -1,9 +1,11 @@
 import Foundation
 import Logging
 
-/// The peer addresses a node last read from etcd, kept in its data directory
-/// (`peers.json`), so that a node restarted while etcd is unreachable can still reach
-/// its peers. Written only when it changed, atomically (a new file renamed over the old).
+/// The last known address of every peer, kept in a node's data directory (`peers.json`)
+/// so that a node restarted while etcd is unreachable can still reach its peers. A node
+/// that left the registry (stopped, or its lease ran out) keeps its last address here,
+/// as in the peer client: it is likely to come back there. Written only when it
+/// changed, atomically (a new file renamed over the old).
 struct PeerAddressCache: Sendable {
     let path: String
     let logger: Logger
@@ -14,9 +16,11 @@ struct PeerAddressCache: Sendable {
     }
 
     func save(_ registrations: [String: ClusterMetadata.Registration]) {
-        guard registrations != load() else { return }
+        let known = load()
+        let merged = known.merging(registrations) { _, new in new }
+        guard merged != known else { return }
         do {
-            try Data(ClusterMetadata.encode(registrations)).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try Data(ClusterMetadata.encode(merged)).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             logger.warning("caching peer addresses failed", metadata: ["path": "\(path)", "error": "\(error)"])
         }
