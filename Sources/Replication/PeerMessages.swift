@@ -11,6 +11,8 @@ public enum PeerRequest: Sendable, Equatable {
     /// Coordinate this client write for me: I am not a replica of the key, and only a
     /// replica may mint its dot.
     case coordinateWrite(ClientWrite)
+    /// Are you there? (heartbeats for failure detection)
+    case ping
 }
 
 /// A client's put (value non-nil) or delete, as the node that received it saw it.
@@ -63,6 +65,7 @@ public enum PeerReply: Sendable, Equatable {
     case merged
     case object(ReplicaObject?)
     case written(WriteOutcome)
+    case pong
     /// The request failed on the peer; `error` says why, as it would to a client.
     case failed(code: String, detail: String, required: Int?, answered: Int?)
 

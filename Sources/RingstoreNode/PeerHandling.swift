@@ -27,6 +27,8 @@ extension Node {
             } catch {
                 reply(PeerReply(error))
             }
+        case .ping:
+            reply(.pong)
         case .coordinateWrite(let write):
             self.write(write, forwarded: true) { result in
                 switch result {

@@ -20,11 +20,12 @@ public struct NodeServer: Sendable {
     /// Set for a cluster member: its etcd membership and its peer listener.
     public let membership: ClusterMembership?
     public let peerListener: PeerListener?
+    public let health: PeerHealth?
 
     /// The services to run in one `ServiceGroup`, in start order (shutdown runs in reverse:
     /// the listener drains before maintenance stops).
     public var services: [any Service] {
-        [maintenance] + [membership as (any Service)?, peerListener].compactMap { $0 } + [http]
+        [maintenance] + [membership as (any Service)?, peerListener, health].compactMap { $0 } + [http]
     }
 
     /// Validates the configuration, opens (recovering) the store and the node.
@@ -59,7 +60,8 @@ public struct NodeServer: Sendable {
         let store = try await threadPool.runIfActive { [logger] in
             try LogStore(configuration: finalStoreConfiguration, disk: PosixDisk(), logger: logger)
         }
-        let peers = PeerClient(group: group, logger: logger)
+        let health = configuration.etcdEndpoint == nil ? nil : PeerHealth(factory: factory)
+        let peers = PeerClient(group: group, health: health, logger: logger)
         let environment = NodeEnvironment(
             wallMillis: { UInt64(Date().timeIntervalSince1970 * 1000) },
             network: configuration.etcdEndpoint == nil ? NoPeers() : peers,
@@ -115,7 +117,8 @@ public struct NodeServer: Sendable {
                 { keyspace throws(RingstoreError) in try await node.createKeyspace(keyspace) }
             }
         let router = Router(
-            node: node, registry: registry, readiness: Readiness(), createKeyspace: creator, membership: membership)
+            node: node, registry: registry, readiness: Readiness(), createKeyspace: creator, membership: membership,
+            health: health)
         let http = HTTPServer(
             router: router, metrics: HTTPMetrics(factory: factory), group: group, host: configuration.httpHost,
             port: configuration.httpPort, bodyBytesMax: configuration.limits.valueBytesMax, logger: logger
@@ -126,7 +129,7 @@ public struct NodeServer: Sendable {
         )
         return NodeServer(
             node: node, store: store, http: http, maintenance: maintenance, threadPool: threadPool,
-            membership: membership, peerListener: peerListener)
+            membership: membership, peerListener: peerListener, health: health)
     }
 
     /// Closes the store (finishing pending writes) once the services have stopped.

@@ -18,6 +18,8 @@ struct Router: Sendable {
     let createKeyspace: @Sendable (Keyspace) async throws(RingstoreError) -> Bool
     /// A cluster member's etcd membership; nil for a node that runs alone.
     let membership: ClusterMembership?
+    /// Failure detection of the peers; nil for a node that runs alone.
+    let health: PeerHealth?
 
     enum Route: String {
         case kv = "/v1/kv"
@@ -320,6 +322,9 @@ struct Router: Sendable {
             var id: String
             var alive: Bool
             var primaries: Int
+            /// This node's suspicion of the peer (phi accrual), once it heard from it twice.
+            var phi: Double?
+            var suspected: Bool?
         }
         var node: String
         var cluster: String?
@@ -332,9 +337,15 @@ struct Router: Sendable {
         let ring = node.ring
         let primaries = ring.primaryCounts()
         let alive = membership?.registeredNodes ?? [node.id]
+        let phis = health?.phis() ?? [:]
         return ClusterView(
             node: node.id.name, cluster: membership?.metadata.cluster, partitions: ring.partitionCount,
-            nodes: ring.nodes.map { .init(id: $0.name, alive: alive.contains($0), primaries: primaries[$0] ?? 0) },
+            nodes: ring.nodes.map { id in
+                let phi = phis[id].map { $0.isFinite ? min($0, 300) : 300 }
+                return .init(
+                    id: id.name, alive: alive.contains(id), primaries: primaries[id] ?? 0, phi: phi,
+                    suspected: phi.map { $0 > FailureDetector.defaultThreshold })
+            },
             keyspaces: node.keyspaces().map(\.name.name))
     }
 

@@ -11,9 +11,11 @@ public enum PeerCodec {
         case merge = 0x01
         case read = 0x02
         case coordinateWrite = 0x03
+        case ping = 0x04
         case merged = 0x81
         case object = 0x82
         case written = 0x83
+        case pong = 0x84
         case failed = 0x8F
     }
 
@@ -38,11 +40,14 @@ public enum PeerCodec {
             write.context?.write(into: &w)
             w.writeShortBlob(Array((write.level?.description ?? "").utf8))
             w.write(write.timeoutMillis)
+        case .ping:
+            return Frame(kind: Kind.ping.rawValue, requestID: id, payload: [])
         }
         return Frame(kind: kind.rawValue, requestID: id, payload: w.bytes)
     }
 
     public static func request(_ frame: Frame) -> PeerRequest? {
+        if frame.kind == Kind.ping.rawValue { return frame.payload.isEmpty ? .ping : nil }
         var r = ByteReader(frame.payload)
         guard let kind = Kind(rawValue: frame.kind), let (keyspace, key) = readAddress(&r) else { return nil }
         let request: PeerRequest
@@ -90,6 +95,8 @@ public enum PeerCodec {
         switch reply {
         case .merged:
             kind = .merged
+        case .pong:
+            kind = .pong
         case .object(let object):
             kind = .object
             w.write(object == nil ? UInt8(0) : 1)
@@ -121,6 +128,8 @@ public enum PeerCodec {
         switch kind {
         case .merged:
             reply = .merged
+        case .pong:
+            reply = .pong
         case .object:
             guard let present: UInt8 = r.read(), present <= 1 else { return nil }
             if present == 0 {

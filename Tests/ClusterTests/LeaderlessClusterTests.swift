@@ -75,6 +75,16 @@ import Wire
         }
 
         nodes[2].kill9()
+        // n1's failure detector suspects n3 soon after its heartbeats stop, and not n2.
+        try await eventually("n1 suspects n3") {
+            let view = try await clients[0].send(method: .GET, path: "/v1/cluster")
+            let members =
+                (try JSONSerialization.jsonObject(with: Data(view.body)) as? [String: Any])?["nodes"]
+                as? [[String: Any]]
+            let suspected = Dictionary(
+                uniqueKeysWithValues: (members ?? []).map { ($0["id"] as? String ?? "", $0["suspected"] as? Bool) })
+            return suspected["n3"] == true && suspected["n2"] == false
+        }
         for i in 0..<30 {
             let response = try await clients[i % 2].put(
                 keyspace: "kv", key: "during-\(i)", value: Array("down \(i)".utf8), parameters: [("w", "2")])

@@ -15,6 +15,7 @@ import Wire
         ], clock: VersionVector([NodeID("n1"): 3, NodeID("n2"): 1]))
 
     static let requests: [PeerRequest] = [
+        .ping,
         .merge(keyspace: "default", key: [0, 1, 255], object: object),
         .read(keyspace: "users", key: Array("k".utf8)),
         .coordinateWrite(
@@ -27,7 +28,7 @@ import Wire
     ]
 
     static let replies: [PeerReply] = [
-        .merged, .object(nil), .object(object),
+        .merged, .pong, .object(nil), .object(object),
         .written(
             WriteOutcome(
                 version: StoredVersion(timestamp: HybridTimestamp(physicalMillis: 5, logical: 0), node: NodeID("n2")),

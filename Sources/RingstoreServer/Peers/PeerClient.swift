@@ -23,11 +23,19 @@ public final class PeerClient: PeerNetwork, Sendable {
     /// Requests in flight per peer before further ones fail at once (backpressure).
     let inFlightMax: Int
 
-    public init(group: any EventLoopGroup, inFlightMax: Int = 4096, logger: Logger) {
+    /// Told of every reply, for failure detection; nil when nobody watches.
+    let health: PeerHealth?
+
+    public init(group: any EventLoopGroup, inFlightMax: Int = 4096, health: PeerHealth? = nil, logger: Logger) {
         self.group = group
         self.inFlightMax = inFlightMax
+        self.health = health
         self.logger = logger
+        health?.attach(self)
     }
+
+    /// Every peer whose address is known.
+    var knownPeers: [NodeID] { links.withLock { Array($0.keys) } }
 
     /// Sets where each peer listens.
     public func update(addresses: [NodeID: (host: String, port: Int)]) {
@@ -50,8 +58,13 @@ public final class PeerClient: PeerNetwork, Sendable {
 
     public func send(
         _ request: PeerRequest, to node: NodeID, timeoutMillis: UInt32,
-        reply: @escaping @Sendable (Result<PeerReply, RingstoreError>) -> Void
+        reply answer: @escaping @Sendable (Result<PeerReply, RingstoreError>) -> Void
     ) {
+        let health = health
+        let reply: @Sendable (Result<PeerReply, RingstoreError>) -> Void = { result in
+            if case .success = result { health?.heard(node) }
+            answer(result)
+        }
         if let link = links.withLock({ $0[node] }) {
             link.send(request, timeoutMillis: timeoutMillis, reply: reply)
             return
