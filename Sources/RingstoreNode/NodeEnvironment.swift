@@ -8,6 +8,14 @@ public protocol PeerNetwork: Sendable {
     func send(
         _ request: PeerRequest, to node: NodeID, timeoutMillis: UInt32,
         reply: @escaping @Sendable (Result<PeerReply, RingstoreError>) -> Void)
+
+    /// Whether the failure detector suspects `node` now; a coordinator tries suspected
+    /// nodes last.
+    func isSuspected(_ node: NodeID) -> Bool
+}
+
+extension PeerNetwork {
+    public func isSuspected(_ node: NodeID) -> Bool { false }
 }
 
 /// Timers: the server's event loop, or the simulator's clock.

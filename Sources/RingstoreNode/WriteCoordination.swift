@@ -39,7 +39,12 @@ extension Node {
                 return
             }
             environment.metrics.forwardedWrites.increment()
-            forward(request, to: placement.owners, completion: completion)
+            // Owners the failure detector suspects go last (a stable partition keeps ring order).
+            let network = environment.network
+            let ordered =
+                placement.owners.filter { !network.isSuspected($0) }
+                + placement.owners.filter { network.isSuspected($0) }
+            forward(request, to: ordered, completion: completion)
             return
         }
         coordinate(request, placement: placement, required: required, completion: completion)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RingstoreClient
 import RingstoreCore
 import RingstoreServer
 
@@ -78,6 +79,24 @@ struct ClusterCommand: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
+        /// Asks the first registered node that answers how suspicious each peer looks to it.
+        static func suspicion(_ registered: [String: ClusterMetadata.Registration]) async -> (String?, [String: Double])
+        {
+            for (id, registration) in registered.sorted(by: { $0.key < $1.key }) {
+                guard let client = try? RingstoreClient(endpoint: registration.http, timeout: .seconds(2)),
+                    let response = try? await client.send(method: .GET, path: "/v1/cluster"), response.status == 200,
+                    let view = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+                    let nodes = view["nodes"] as? [[String: Any]]
+                else { continue }
+                var phis: [String: Double] = [:]
+                for node in nodes {
+                    if let name = node["id"] as? String, let phi = node["phi"] as? Double { phis[name] = phi }
+                }
+                return (id, phis)
+            }
+            return (nil, [:])
+        }
+
         static let configuration = CommandConfiguration(
             abstract: "Show nodes (alive or not), partitions per node, and keyspaces.")
 
@@ -106,19 +125,26 @@ struct ClusterCommand: AsyncParsableCommand {
                     ClusterMetadata.Registration.self, entry.value)
             }
             let primaries = ring.primaryCounts()
+            let (viewer, phis) = await Self.suspicion(registered)
             print("cluster \(options.cluster): \(ring.nodes.count) nodes, \(ring.partitionCount) partitions")
+            let header = "NODE".padding(toLength: 12, withPad: " ", startingAt: 0)
             print(
-                "NODE".padding(toLength: 12, withPad: " ", startingAt: 0)
-                    + "STATE  PRIMARIES  HTTP                  PEER")
+                header
+                    + "STATE  PRIMARIES  HTTP                  PEER                  PHI (as \(viewer ?? "nobody") sees it)"
+            )
             for node in ring.nodes {
                 let registration = registered[node.name]
-                let line =
-                    node.name.padding(toLength: 12, withPad: " ", startingAt: 0)
-                    + (registration == nil ? "down " : "alive") + "  "
-                    + String(primaries[node] ?? 0).padding(toLength: 11, withPad: " ", startingAt: 0)
-                    + (registration?.http ?? "-").padding(toLength: 22, withPad: " ", startingAt: 0)
-                    + (registration?.peer ?? "-")
-                print(line)
+                let state = registration == nil ? "down " : "alive"
+                let count = String(primaries[node] ?? 0).padding(toLength: 11, withPad: " ", startingAt: 0)
+                let http = (registration?.http ?? "-").padding(toLength: 22, withPad: " ", startingAt: 0)
+                let peer = (registration?.peer ?? "-").padding(toLength: 22, withPad: " ", startingAt: 0)
+                var phi = "-"
+                if let value = phis[node.name] {
+                    phi = String(format: "%.1f", value) + (value > 8 ? " suspected" : "")
+                }
+                print(
+                    node.name.padding(toLength: 12, withPad: " ", startingAt: 0) + state + "  " + count + http + peer
+                        + phi)
             }
             let keyspaces = keyspaceEntries.compactMap { ClusterMetadata.decode(Keyspace.self, $0.value) }
             print("keyspaces: \(keyspaces.isEmpty ? "none" : "")")

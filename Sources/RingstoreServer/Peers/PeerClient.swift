@@ -34,6 +34,8 @@ public final class PeerClient: PeerNetwork, Sendable {
         health?.attach(self)
     }
 
+    public func isSuspected(_ node: NodeID) -> Bool { health?.isSuspected(node) ?? false }
+
     /// Every peer whose address is known.
     var knownPeers: [NodeID] { links.withLock { Array($0.keys) } }
 

@@ -28,6 +28,12 @@ public final class PeerHealth: Service, Sendable {
         detectors.withLock { $0[peer, default: FailureDetector()].heard(atMillis: now) }
     }
 
+    /// Whether `peer`'s silence passed the threshold (never for a peer not heard from twice).
+    func isSuspected(_ peer: NodeID) -> Bool {
+        let now = PeerHealth.nowMillis()
+        return detectors.withLock { $0[peer]?.isSuspected(atMillis: now) ?? false }
+    }
+
     /// Phi of every peer heard from at least once, now.
     public func phis() -> [NodeID: Double] {
         let now = PeerHealth.nowMillis()
