@@ -32,7 +32,10 @@ final class PeerLink: @unchecked Sendable {
     }
 
     private var state = State.idle
-    private var pending: [UInt64: (reply: Reply, deadline: Scheduled<Void>)] = [:]
+    private var pending: [UInt64: (reply: Reply, deadline: NIODeadline, timeoutMillis: UInt32)] = [:]
+    /// One sweep of expired requests every 10 ms while any are pending, instead of a
+    /// timer per request (a scheduled task each costs a heap insert and a cancel).
+    private var sweepScheduled = false
     private var nextID: UInt64 = 1
     private var backoff: TimeAmount = .milliseconds(50)
     private var flushScheduled = false
@@ -74,11 +77,8 @@ final class PeerLink: @unchecked Sendable {
         }
         let id = nextID
         nextID += 1
-        let deadline = loop.scheduleTask(in: .milliseconds(Int64(timeoutMillis))) { [self] () -> Void in
-            guard let entry = pending.removeValue(forKey: id) else { return }
-            entry.reply(.failure(RingstoreError(.unavailable, "\(peer) did not answer within \(timeoutMillis) ms")))
-        }
-        pending[id] = (reply, deadline)
+        pending[id] = (reply, .now() + .milliseconds(Int64(timeoutMillis)), timeoutMillis)
+        scheduleSweep()
         let frame = PeerCodec.frame(request, id: id)
         switch state {
         case .connected(let channel):
@@ -89,6 +89,22 @@ final class PeerLink: @unchecked Sendable {
         case .idle, .backingOff:
             state = .connecting([(frame, id)])
             connect()
+        }
+    }
+
+    private func scheduleSweep() {
+        guard !sweepScheduled else { return }
+        sweepScheduled = true
+        loop.scheduleTask(in: .milliseconds(10)) { [self] in
+            sweepScheduled = false
+            let now = NIODeadline.now()
+            let expired = pending.filter { $0.value.deadline <= now }
+            for (id, entry) in expired {
+                pending.removeValue(forKey: id)
+                entry.reply(
+                    .failure(RingstoreError(.unavailable, "\(peer) did not answer within \(entry.timeoutMillis) ms")))
+            }
+            if !pending.isEmpty { scheduleSweep() }
         }
     }
 
@@ -146,7 +162,6 @@ final class PeerLink: @unchecked Sendable {
         let failed = pending
         pending = [:]
         for (_, entry) in failed {
-            entry.deadline.cancel()
             entry.reply(.failure(RingstoreError(.unavailable, reason)))
         }
         logger.debug("peer link down", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
@@ -155,7 +170,6 @@ final class PeerLink: @unchecked Sendable {
     fileprivate func received(_ frame: Frame) {
         loop.preconditionInEventLoop()
         guard let entry = pending.removeValue(forKey: frame.requestID) else { return }  // late: timed out
-        entry.deadline.cancel()
         guard let reply = PeerCodec.reply(frame) else {
             entry.reply(.failure(RingstoreError(.unavailable, "\(peer) sent an unreadable reply")))
             return
