@@ -8,7 +8,8 @@
 #
 # Environment: RINGSTORE_LOCAL_DIR (default ./local-cluster), RINGSTORE_HTTP_BASE (8081:
 # node i listens on HTTP 8080+i and peers on 9080+i), RINGSTORE_ETCD_PORT (2379),
-# RINGSTORE_NODE_ARGS (more `ringstore serve` options for every node).
+# RINGSTORE_NODE_ARGS (more `ringstore serve` options for every node), RINGSTORE_BIN (a
+# ringstore binary to run instead of building one).
 # Installs etcd-server and builds the release binary when missing.
 set -euo pipefail
 
@@ -19,11 +20,12 @@ peer_base=$((http_base + 1000))
 etcd_port="${RINGSTORE_ETCD_PORT:-2379}"
 etcd_url="http://127.0.0.1:${etcd_port}"
 cluster="local"
-bin="$root/.build/release/ringstore"
+bin="${RINGSTORE_BIN:-$root/.build/release/ringstore}"
 
 need_tools() {
     # liblz4, etcd-server and the rest, when missing.
     "$root/scripts/install-deps.sh"
+    [[ -n "${RINGSTORE_BIN:-}" ]] && return 0  # a binary named by the caller is used as it is
     if [[ ! -x "$bin" ]] || [[ -n "$(find "$root/Sources" "$root/Package.swift" -newer "$bin" -print -quit)" ]]; then
         echo "building the release binary" >&2
         (cd "$root" && swift build -c release --product ringstore >&2)
