@@ -20,7 +20,10 @@ public final class ClusterSimulation: @unchecked Sendable {
         public var operations = 120
         public var faults = true
 
-        public init() {}
+        public init(nodeCount: Int = 3, policy: ConflictPolicy = .vv) {
+            self.nodeCount = nodeCount
+            self.policy = policy
+        }
     }
 
     /// One acknowledged write: what the client was told, and when.

@@ -28,10 +28,8 @@ struct RingstoreSim: ParsableCommand {
         guard (3...16).contains(nodes) else { throw ValidationError("--nodes is 3 to 16") }
         var failed = 0
         for seed in seed..<(seed + UInt64(max(1, runs))) {
-            var options = ClusterSimulation.Options()
-            options.nodeCount = nodes
-            options.policy = conflict
-            let simulation = try ClusterSimulation(seed: seed, options: options)
+            let simulation = try ClusterSimulation(
+                seed: seed, options: ClusterSimulation.Options(nodeCount: nodes, policy: conflict))
             simulation.run()
             let problems = simulation.check()
             if verbose { for line in simulation.log { print("  \(line)") } }

@@ -55,20 +55,21 @@ struct NoTimers: NodeTimers {
         value: [1], contentType: nil, timestamp: .zero, context: .empty, replica: NodeID("n2.1")
     ).object
 
+    /// Delivers the same replication message `times` times; `reply` gets each answer.
+    func merge(into node: Node, times: Int, reply: @escaping @Sendable (PeerReply) -> Void) {
+        for _ in 0..<times { node.handle(.merge(keyspace: "k", key: [7], object: object), reply: reply) }
+    }
+
     @Test func aDuplicateMergeIsAcknowledgedOnlyWhenTheOriginalIsDurable() throws {
         let storage = HeldStorage()
         let node = try node(storage)
         let replies = Mutex<[PeerReply]>([])
-        for _ in 0..<2 {
-            node.handle(.merge(keyspace: "k", key: [7], object: object)) { reply in
-                replies.withLock { $0.append(reply) }
-            }
-        }
+        merge(into: node, times: 2) { reply in replies.withLock { $0.append(reply) } }
         #expect(replies.withLock { $0 }.isEmpty, "nothing is durable yet, so nothing is acknowledged")
         storage.flush()
         #expect(replies.withLock { $0 } == [.merged, .merged])
         // With nothing in flight, a duplicate is acknowledged at once.
-        node.handle(.merge(keyspace: "k", key: [7], object: object)) { reply in replies.withLock { $0.append(reply) } }
+        merge(into: node, times: 1) { reply in replies.withLock { $0.append(reply) } }
         #expect(replies.withLock { $0 }.count == 3)
     }
 
@@ -76,11 +77,7 @@ struct NoTimers: NodeTimers {
         let storage = HeldStorage()
         let node = try node(storage)
         let replies = Mutex<[PeerReply]>([])
-        for _ in 0..<2 {
-            node.handle(.merge(keyspace: "k", key: [7], object: object)) { reply in
-                replies.withLock { $0.append(reply) }
-            }
-        }
+        merge(into: node, times: 2) { reply in replies.withLock { $0.append(reply) } }
         storage.flush(RingstoreError(.storage, "disk gone"))
         let got = replies.withLock { $0 }
         #expect(got.count == 2)

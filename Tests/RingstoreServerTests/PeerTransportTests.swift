@@ -85,24 +85,25 @@ import Testing
             .bind(host: "127.0.0.1", port: 0).get()
         let client = PeerClient(group: MultiThreadedEventLoopGroup.singleton, inFlightMax: 4, logger: Self.logger)
         client.update(addresses: [Self.server: ("127.0.0.1", silent.localAddress!.port!)])
-        let results: [Result<PeerReply, RingstoreError>] = await withTaskGroup(
-            of: Result<PeerReply, RingstoreError>.self
-        ) { group in
-            for _ in 0..<4 {
-                group.addTask { await send(client, .read(keyspace: "t", key: [1]), timeoutMillis: 2000) }
+        // Four sends, then a fifth, all issued before any can finish: the link takes them in
+        // this order, so the fifth finds the window of 4 full (they wait for their 2 s deadline).
+        let (replies, answer) = AsyncStream.makeStream(of: (Int, Result<PeerReply, RingstoreError>).self)
+        for index in 0..<5 {
+            client.send(.read(keyspace: "t", key: [1]), to: Self.server, timeoutMillis: 2000) {
+                answer.yield((index, $0))
             }
-            try? await Task.sleep(for: .milliseconds(100))
-            // The fifth is beyond the window of 4 (they wait for their 2 s deadline): refused.
-            let refused = await send(client, .read(keyspace: "t", key: [1]), timeoutMillis: 2000)
-            if case .failure(let error) = refused {
-                #expect(error.detail.contains("in flight"))
-            } else {
-                Issue.record("the fifth request was not refused")
-            }
-            var all: [Result<PeerReply, RingstoreError>] = []
-            for await result in group { all.append(result) }
-            return all
         }
+        var results: [Result<PeerReply, RingstoreError>] = []
+        var refusal: Result<PeerReply, RingstoreError>?
+        for await (index, result) in replies {
+            if index == 4 { refusal = result } else { results.append(result) }
+            if results.count == 4 && refusal != nil { break }
+        }
+        guard case .failure(let refused) = refusal else {
+            Issue.record("the fifth request was not refused: \(String(describing: refusal))")
+            return
+        }
+        #expect(refused.detail.contains("in flight"))
         #expect(results.count == 4)
         for result in results {
             guard case .failure(let error) = result else {

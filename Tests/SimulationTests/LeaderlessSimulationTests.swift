@@ -15,10 +15,8 @@ import Testing
         var acknowledged = 0
         var failed = 0
         for seed in seeds {
-            var options = ClusterSimulation.Options()
-            options.nodeCount = nodes
-            options.policy = policy
-            let simulation = try ClusterSimulation(seed: seed, options: options)
+            let simulation = try ClusterSimulation(
+                seed: seed, options: ClusterSimulation.Options(nodeCount: nodes, policy: policy))
             simulation.run()
             let problems = simulation.check()
             #expect(problems.isEmpty, "seed \(seed) failed: \(problems); replay: \(simulation.replayCommand)")

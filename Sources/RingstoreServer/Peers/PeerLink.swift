@@ -26,7 +26,7 @@ final class PeerLink: @unchecked Sendable {
     private enum State {
         case idle
         case connecting([(Frame, UInt64)])
-        case connected(any Channel)
+        case connected(FrameWriter)
         /// Failed; no attempt before `until`.
         case backingOff(until: NIODeadline)
     }
@@ -38,7 +38,6 @@ final class PeerLink: @unchecked Sendable {
     private var sweepScheduled = false
     private var nextID: UInt64 = 1
     private var backoff: TimeAmount = .milliseconds(50)
-    private var flushScheduled = false
 
     init(peer: NodeID, host: String, port: Int, loop: any EventLoop, inFlightMax: Int = 4096, logger: Logger) {
         self.peer = peer
@@ -53,7 +52,7 @@ final class PeerLink: @unchecked Sendable {
         loop.execute { [self] in
             guard address != (host, port) else { return }
             address = (host, port)
-            if case .connected(let channel) = state { channel.close(promise: nil) }
+            if case .connected(let writer) = state { writer.channel.close(promise: nil) }
             state = .idle
             backoff = .milliseconds(50)
         }
@@ -81,8 +80,8 @@ final class PeerLink: @unchecked Sendable {
         scheduleSweep()
         let frame = PeerCodec.frame(request, id: id)
         switch state {
-        case .connected(let channel):
-            write(frame, on: channel)
+        case .connected(let writer):
+            writer.write(frame)
         case .connecting(var queued):
             queued.append((frame, id))
             state = .connecting(queued)
@@ -108,17 +107,6 @@ final class PeerLink: @unchecked Sendable {
         }
     }
 
-    private func write(_ frame: Frame, on channel: any Channel) {
-        channel.write(frame, promise: nil)
-        // One flush for everything written in this event loop tick: batching.
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        loop.execute { [self] in
-            flushScheduled = false
-            if case .connected(let channel) = state { channel.flush() }
-        }
-    }
-
     private func connect() {
         let (host, port) = address
         ClientBootstrap(group: loop)
@@ -139,10 +127,10 @@ final class PeerLink: @unchecked Sendable {
                 }
                 switch result {
                 case .success(let channel):
-                    state = .connected(channel)
+                    let writer = FrameWriter(channel: channel)
+                    state = .connected(writer)
                     backoff = .milliseconds(50)
-                    for (frame, id) in queued where pending[id] != nil { channel.write(frame, promise: nil) }
-                    channel.flush()
+                    for (frame, id) in queued where pending[id] != nil { writer.write(frame) }
                 case .failure(let error):
                     failAll("cannot connect to \(peer) at \(host):\(port): \(error)")
                 }

@@ -92,7 +92,7 @@ final class PeerRequestHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        let writer: ReplyWriter = replies
+        let writer: FrameWriter = replies
         let id = frame.requestID
         let send: @Sendable (PeerReply) -> Void = { reply in writer.write(PeerCodec.frame(reply, id: id)) }
         node.handle(request) { [node, refreshCatalog] reply in
@@ -112,34 +112,7 @@ final class PeerRequestHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { replies = ReplyWriter(channel: context.channel) }
+    func handlerAdded(context: ChannelHandlerContext) { replies = FrameWriter(channel: context.channel) }
 
-    private var replies: ReplyWriter!
-}
-
-/// Writes a connection's replies from any thread, with one flush for all the replies
-/// written in one event loop tick (batching). Its state is touched only on the loop.
-final class ReplyWriter: @unchecked Sendable {
-    let channel: any Channel
-    private var flushScheduled = false
-
-    init(channel: any Channel) { self.channel = channel }
-
-    func write(_ frame: Frame) {
-        if channel.eventLoop.inEventLoop {
-            writeOnLoop(frame)
-        } else {
-            channel.eventLoop.execute { self.writeOnLoop(frame) }
-        }
-    }
-
-    private func writeOnLoop(_ frame: Frame) {
-        channel.write(frame, promise: nil)
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        channel.eventLoop.execute {
-            self.flushScheduled = false
-            self.channel.flush()
-        }
-    }
+    private var replies: FrameWriter!
 }
