@@ -123,11 +123,12 @@ struct KeyIndex {
         }
     }
 
-    /// The keys that start with `prefix` (compared in place: no copy of other keys).
-    func keys(withPrefix prefix: [UInt8]) -> [[UInt8]] {
+    /// The keys that start with `prefix` and whose entry passes `include` (compared in
+    /// place: no copy of other keys).
+    func keys(withPrefix prefix: [UInt8], where include: (KeydirEntry) -> Bool = { _ in true }) -> [[UInt8]] {
         var found: [[UInt8]] = []
-        for index in values.indices where keyOffsets[index] != Self.freeOffset && Int(keyLengths[index]) >= prefix.count
-        {
+        for index in values.indices
+        where keyOffsets[index] != Self.freeOffset && Int(keyLengths[index]) >= prefix.count && include(values[index]) {
             let start = Int(keyOffsets[index])
             if arena[start..<start + prefix.count].elementsEqual(prefix) {
                 found.append(Array(arena[start..<start + Int(keyLengths[index])]))

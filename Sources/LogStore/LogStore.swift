@@ -176,9 +176,10 @@ public final class LogStore: @unchecked Sendable {
         }
     }
 
-    /// The keys (tombstones included) that start with `prefix`.
+    /// The keys that start with `prefix` and have a value (deleted keys are left out).
+    /// Writes not yet durable are not in it.
     public func keys(withPrefix prefix: [UInt8]) -> [[UInt8]] {
-        lock.withLock { state.keydir.entries.keys(withPrefix: prefix) }
+        lock.withLock { state.keydir.entries.keys(withPrefix: prefix) { !$0.isTombstone } }
     }
 
     public func statistics() -> LogStoreStatistics {

@@ -13,6 +13,9 @@ public enum PeerRequest: Sendable, Equatable {
     case coordinateWrite(ClientWrite)
     /// Are you there? (heartbeats for failure detection)
     case ping
+    /// Keep `object` as a hint for `owner`, which did not answer, and hand it over once
+    /// `owner` is reachable again (sloppy quorum); answer once the hint is durable.
+    case hint(owner: NodeID, keyspace: String, key: [UInt8], object: ReplicaObject)
 }
 
 /// A client's put (value non-nil) or delete, as the node that received it saw it.
@@ -25,11 +28,14 @@ public struct ClientWrite: Sendable, Equatable {
     /// Replicas that must acknowledge; nil for the keyspace default.
     public var level: ConsistencyLevel?
     public var timeoutMillis: UInt32
+    /// Whether fallbacks may stand in for unreachable owners; nil for the keyspace default.
+    public var sloppy: Bool?
 
     public init(
         keyspace: String, key: [UInt8], value: [UInt8]?, contentType: String?, context: VersionVector?,
-        level: ConsistencyLevel?, timeoutMillis: UInt32
+        level: ConsistencyLevel?, timeoutMillis: UInt32, sloppy: Bool? = nil
     ) {
+        self.sloppy = sloppy
         self.keyspace = keyspace
         self.key = key
         self.value = value
@@ -41,17 +47,21 @@ public struct ClientWrite: Sendable, Equatable {
 }
 
 /// What a coordinated write achieved: the version of the sibling it made, the object's
-/// causal context after it, which replicas acknowledged, and how many were required.
+/// causal context after it, which replicas acknowledged, how many were required, and the
+/// owners whose copy a fallback keeps as a hint (sloppy quorum).
 public struct WriteOutcome: Sendable, Equatable {
     public var version: StoredVersion
     public var context: VersionVector
     public var acknowledged: [NodeID]
     public var required: Int
     public var coordinator: NodeID
+    public var hinted: [NodeID]
 
     public init(
-        version: StoredVersion, context: VersionVector, acknowledged: [NodeID], required: Int, coordinator: NodeID
+        version: StoredVersion, context: VersionVector, acknowledged: [NodeID], required: Int, coordinator: NodeID,
+        hinted: [NodeID] = []
     ) {
+        self.hinted = hinted
         self.version = version
         self.context = context
         self.acknowledged = acknowledged

@@ -23,6 +23,10 @@ public struct Keyspace: Sendable, Codable, Equatable {
     /// The levels reads and writes use when a request names none.
     public var read: ConsistencyLevel
     public var write: ConsistencyLevel
+    /// Whether writes that name no `sloppy` let fallbacks stand in for unreachable owners
+    /// (sloppy quorum with hinted handoff). Off by default: a strict quorum counts owners
+    /// only, which is what makes R + W > N read-your-writes.
+    public var sloppy: Bool
 
     public init(
         name: KeyspaceName,
@@ -30,8 +34,10 @@ public struct Keyspace: Sendable, Codable, Equatable {
         replicationFactor: Int = 1,
         conflict: ConflictPolicy = .lww,
         read: ConsistencyLevel = .quorum,
-        write: ConsistencyLevel = .quorum
+        write: ConsistencyLevel = .quorum,
+        sloppy: Bool = false
     ) {
+        self.sloppy = sloppy
         self.name = name
         self.mode = mode
         self.replicationFactor = replicationFactor
@@ -47,6 +53,19 @@ public struct Keyspace: Sendable, Codable, Equatable {
         case conflict
         case read
         case write
+        case sloppy
+    }
+
+    /// Definitions stored before `sloppy` existed read back strict.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(KeyspaceName.self, forKey: .name)
+        mode = try container.decode(ReplicationMode.self, forKey: .mode)
+        replicationFactor = try container.decode(Int.self, forKey: .replicationFactor)
+        conflict = try container.decode(ConflictPolicy.self, forKey: .conflict)
+        read = try container.decode(ConsistencyLevel.self, forKey: .read)
+        write = try container.decode(ConsistencyLevel.self, forKey: .write)
+        sloppy = try container.decodeIfPresent(Bool.self, forKey: .sloppy) ?? false
     }
 
     /// Checks the definition against the cluster it is meant for.
@@ -83,11 +102,13 @@ public struct KeyspaceRequest: Sendable, Codable {
     public var conflict: ConflictPolicy?
     public var read: ConsistencyLevel?
     public var write: ConsistencyLevel?
+    public var sloppy: Bool?
 
     public init(
         mode: ReplicationMode? = nil, replicationFactor: Int? = nil, conflict: ConflictPolicy? = nil,
-        read: ConsistencyLevel? = nil, write: ConsistencyLevel? = nil
+        read: ConsistencyLevel? = nil, write: ConsistencyLevel? = nil, sloppy: Bool? = nil
     ) {
+        self.sloppy = sloppy
         self.mode = mode
         self.replicationFactor = replicationFactor
         self.conflict = conflict
@@ -101,13 +122,15 @@ public struct KeyspaceRequest: Sendable, Codable {
         case conflict
         case read
         case write
+        case sloppy
     }
 
     /// The field names a definition may have.
     public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
 
     /// The keyspace with defaults filled in: N is 3, or the node count when smaller
-    /// (DESIGN section 3); conflicts resolve by LWW; reads and writes at quorum.
+    /// (DESIGN section 3); conflicts resolve by LWW; reads and writes at quorum; strict
+    /// quorums.
     public func keyspace(named name: KeyspaceName, nodeCount: Int) -> Keyspace {
         Keyspace(
             name: name,
@@ -115,7 +138,8 @@ public struct KeyspaceRequest: Sendable, Codable {
             replicationFactor: replicationFactor ?? min(3, max(1, nodeCount)),
             conflict: conflict ?? .lww,
             read: read ?? .quorum,
-            write: write ?? .quorum
+            write: write ?? .quorum,
+            sloppy: sloppy ?? false
         )
     }
 }

@@ -16,6 +16,11 @@ public final class InMemoryStorage: ReplicaStorage, Sendable {
         completion(nil)
     }
 
+    public func delete(_ key: [UInt8], completion: @escaping @Sendable (RingstoreError?) -> Void) {
+        values.withLock { $0[key] = nil }
+        completion(nil)
+    }
+
     public func keys(withPrefix prefix: [UInt8]) -> [[UInt8]] {
         values.withLock { $0.keys.filter { $0.starts(with: prefix) } }
     }

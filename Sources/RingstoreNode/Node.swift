@@ -23,6 +23,10 @@ public final class Node: Sendable {
     let logger: Logger
     let environment: NodeEnvironment
     let objects: ReplicaStore
+    /// Hints kept for other nodes (sloppy quorum); nil on a node that keeps none.
+    let handoff: HintedHandoff?
+    /// Set by `stop()`: background work (hint replay) ends.
+    private let stopped = Atomic<Bool>(false)
     /// How long a request waits for replicas when it names no timeout.
     public let defaultTimeoutMillis: UInt32
     private let clock = Mutex(HybridLogicalClock())
@@ -34,11 +38,15 @@ public final class Node: Sendable {
     private let creating = Mutex<Set<String>>([])
 
     /// Opens the node on `storage` with the catalog and ring it cached there. `ring`
-    /// replaces the cached ring; with neither, the node is a ring of its own.
+    /// replaces the cached ring; with neither, the node is a ring of its own. With
+    /// `hintStorage` the node keeps hints for unreachable owners there and replays them
+    /// in the background, as `handoff` says, until `stop()`.
     public init(
         id: NodeID, storage: any ReplicaStorage, ring: Ring? = nil, limits: Limits = .default, logger: Logger,
-        environment: NodeEnvironment, defaultTimeoutMillis: UInt32 = 5000
+        environment: NodeEnvironment, defaultTimeoutMillis: UInt32 = 5000, hintStorage: (any ReplicaStorage)? = nil,
+        handoff settings: HandoffSettings = HandoffSettings()
     ) throws(RingstoreError) {
+        handoff = hintStorage.map { HintedHandoff(storage: $0, settings: settings) }
         self.id = id
         actor = NodeID("\(id.name).\(environment.wallMillis())")
         self.limits = limits
@@ -65,6 +73,22 @@ public final class Node: Sendable {
         }
         ringState = Mutex(initialRing)
         if let ring { persist(StorageKey.ring, RingCodec.encode(ring)) }
+        scheduleHintReplay()
+    }
+
+    /// Ends the node's background work; requests in flight finish on their own.
+    public func stop() { stopped.store(true, ordering: .relaxed) }
+
+    /// Hints this node keeps, per owner, as counted at the last replay round.
+    public var hintBacklog: [NodeID: Int] { handoff?.backlog ?? [:] }
+
+    private func scheduleHintReplay() {
+        guard let handoff, !stopped.load(ordering: .relaxed) else { return }
+        _ = environment.timers.after(millis: handoff.settings.intervalMillis) { [weak self] in
+            guard let self, !stopped.load(ordering: .relaxed) else { return }
+            handoff.replayRound(environment: environment)
+            scheduleHintReplay()
+        }
     }
 
     /// Whether the node knows a ring given by a cluster (passed in, installed, or cached),
@@ -157,10 +181,11 @@ public final class Node: Sendable {
 
     // MARK: Addressing
 
-    /// Where a key lives: its keyspace, its storage key, and its N owners.
+    /// Where a key lives: its keyspace, its storage key, its partition and its N owners.
     struct Placement {
         var keyspace: Keyspace
         var storageKey: [UInt8]
+        var partition: PartitionID
         var owners: [NodeID]
     }
 
@@ -168,9 +193,11 @@ public final class Node: Sendable {
         let keyspace = try keyspace(named: name)
         let validKey = try Key(validating: key, limits: limits)
         let ring = ring
-        let owners = ring.owners(
-            ring.partition(keyspace: keyspace.name, key: validKey), replicationFactor: keyspace.replicationFactor)
-        return Placement(keyspace: keyspace, storageKey: StorageKey.data(keyspace.name, validKey), owners: owners)
+        let partition = ring.partition(keyspace: keyspace.name, key: validKey)
+        let owners = ring.owners(partition, replicationFactor: keyspace.replicationFactor)
+        return Placement(
+            keyspace: keyspace, storageKey: StorageKey.data(keyspace.name, validKey), partition: partition,
+            owners: owners)
     }
 
     /// The replicas a level needs; more than N is a 503 with nothing answered.

@@ -1,4 +1,5 @@
 import CoreMetrics
+import RingstoreCore
 
 /// What a node counts about the requests it coordinates, exported by the server for
 /// Prometheus (`/metrics`); the simulator passes a factory that drops them.
@@ -9,6 +10,10 @@ public struct NodeMetrics: Sendable {
     let readsFailed: Counter
     let readRepairs: Counter
     let forwardedWrites: Counter
+    let hintsStored: Counter
+    let hintsReplayed: Counter
+    let hintBytesReplayed: Counter
+    private let factory: any MetricsFactory
 
     public init(factory: any MetricsFactory) {
         func counter(_ label: String, _ dimensions: [(String, String)] = []) -> Counter {
@@ -20,6 +25,15 @@ public struct NodeMetrics: Sendable {
         readsFailed = counter("ringstore_coordinated_reads_total", [("outcome", "failed")])
         readRepairs = counter("ringstore_read_repairs_total")
         forwardedWrites = counter("ringstore_forwarded_writes_total")
+        hintsStored = counter("ringstore_hints_stored_total")
+        hintsReplayed = counter("ringstore_hints_replayed_total")
+        hintBytesReplayed = counter("ringstore_hint_bytes_replayed_total")
+        self.factory = factory
+    }
+
+    /// Hints this node keeps for `owner` (keys, each merged over all writes it missed).
+    func hintBacklog(_ owner: NodeID) -> Gauge {
+        Gauge(label: "ringstore_hint_backlog", dimensions: [("owner", owner.name)], factory: factory)
     }
 
     /// Metrics that go nowhere.

@@ -27,6 +27,26 @@ extension Node {
             } catch {
                 reply(PeerReply(error))
             }
+        case .hint(let owner, let keyspace, let key, let object):
+            do throws(RingstoreError) {
+                let placement = try placement(keyspace: keyspace, key: key)
+                guard object.policy == placement.keyspace.conflict else {
+                    throw RingstoreError(
+                        .invalidParameter, "the object's conflict policy is not keyspace '\(keyspace)''s")
+                }
+                guard placement.owners.contains(owner) else {
+                    throw RingstoreError(.invalidParameter, "\(owner) does not replicate the key")
+                }
+                let done: @Sendable (RingstoreError?) -> Void = { error in reply(error.map { PeerReply($0) } ?? .merged)
+                }
+                if placement.owners.contains(id) {
+                    try mergeLocally(placement.storageKey, object, durable: done)  // a replica keeps it as such
+                } else {
+                    storeHint(for: owner, keyspace: keyspace, key: key, object: object, durable: done)
+                }
+            } catch {
+                reply(PeerReply(error))
+            }
         case .ping:
             reply(.pong)
         case .coordinateWrite(let write):
@@ -36,6 +56,24 @@ extension Node {
                 case .failure(let error): reply(PeerReply(error))
                 }
             }
+        }
+    }
+
+    /// Keeps `object` as a hint for `owner`; `durable` runs once it is on disk, or with
+    /// why it could not be kept.
+    func storeHint(
+        for owner: NodeID, keyspace: String, key: [UInt8], object: ReplicaObject,
+        durable: @escaping @Sendable (RingstoreError?) -> Void
+    ) {
+        guard let handoff else {
+            durable(RingstoreError(.unavailable, "node \(id) keeps no hints"))
+            return
+        }
+        do throws(RingstoreError) {
+            try handoff.store(owner: owner, keyspace: keyspace, key: key, object: object, durable: durable)
+            environment.metrics.hintsStored.increment()
+        } catch {
+            durable(error)
         }
     }
 }

@@ -10,6 +10,9 @@ public protocol ReplicaStorage: Sendable {
     /// Stores `value` and calls `completion` once it is durable. Writes of one key
     /// issued in some order are stored in that order.
     func write(_ key: [UInt8], _ value: [UInt8], completion: @escaping @Sendable (RingstoreError?) -> Void)
+    /// Removes `key` and calls `completion` once the removal is durable; ordered with the
+    /// key's writes like a write.
+    func delete(_ key: [UInt8], completion: @escaping @Sendable (RingstoreError?) -> Void)
     /// Every stored key starting with `prefix`.
     func keys(withPrefix prefix: [UInt8]) -> [[UInt8]]
 }
@@ -29,6 +32,14 @@ public struct LogStoreStorage: ReplicaStorage {
     }
 
     public func write(_ key: [UInt8], _ value: [UInt8], completion: @escaping @Sendable (RingstoreError?) -> Void) {
+        append(key, value, completion: completion)
+    }
+
+    public func delete(_ key: [UInt8], completion: @escaping @Sendable (RingstoreError?) -> Void) {
+        append(key, nil, completion: completion)
+    }
+
+    private func append(_ key: [UInt8], _ value: [UInt8]?, completion: @escaping @Sendable (RingstoreError?) -> Void) {
         store.append(key: key, value: value, metadata: []) { result in
             switch result {
             case .success: completion(nil)

@@ -11,7 +11,8 @@ final class ReplicaStore: Sendable {
     private let inFlight = Mutex<[[UInt8]: InFlight]>([:])
 
     private struct InFlight {
-        var object: ReplicaObject
+        /// nil: the newest write in flight removes the key.
+        var object: ReplicaObject?
         var writes: Int
         var waiters: [@Sendable (RingstoreError?) -> Void] = []
     }
@@ -29,7 +30,7 @@ final class ReplicaStore: Sendable {
 
     /// The newest object of `key`, in flight or durable.
     func object(_ key: [UInt8]) throws(RingstoreError) -> ReplicaObject? {
-        if let pending = inFlight.withLock({ $0[key]?.object }) { return pending }
+        if let pending = inFlight.withLock({ $0[key].map(\.object) }) { return pending }
         guard let bytes = try storage.read(key) else { return nil }
         guard let object = ReplicaObject(decoding: bytes) else {
             throw RingstoreError(.storage, "the stored object of the key is unreadable")
@@ -58,35 +59,60 @@ final class ReplicaStore: Sendable {
                 }
                 return (result, !waiting)
             }
-            inFlight.withLock { pending in
-                if pending[key] == nil {
-                    pending[key] = InFlight(object: next, writes: 1)
-                } else {
-                    pending[key]!.object = next
-                    pending[key]!.writes += 1
-                }
-            }
-            storage.write(key, next.encoded()) { [self] error in
-                let waiters = inFlight.withLock { pending -> [@Sendable (RingstoreError?) -> Void] in
-                    guard var entry = pending[key] else { return [] }
-                    entry.writes -= 1
-                    if entry.writes == 0 {
-                        // The last write of the key in flight: everyone waiting is answered.
-                        pending[key] = nil
-                        return entry.waiters
-                    }
-                    // A failed write fails those waiting too; otherwise they wait for the last.
-                    let answered = error == nil ? [] : entry.waiters
-                    if error != nil { entry.waiters = [] }
-                    pending[key] = entry
-                    return answered
-                }
-                durable(error)
-                for waiter in waiters { waiter(error) }
-            }
+            store(key, next, durable: durable)
             return (result, false)
         }
         if durableNow { durable(nil) }
         return result
+    }
+
+    /// Removes `key` if its newest object is still `expected` and nothing of it is in
+    /// flight (a hint that was replayed and not updated since); `durable` runs once the
+    /// removal is on disk. Returns whether it removed.
+    func remove(_ key: [UInt8], ifStill expected: ReplicaObject, durable: @escaping @Sendable (RingstoreError?) -> Void)
+        -> Bool
+    {
+        let stripe = stripes[Int(StableHash.xxHash64(key) % UInt64(stripes.count))]
+        return stripe.lock.withLock { _ in
+            guard inFlight.withLock({ $0[key] == nil }), (try? object(key)) == expected else { return false }
+            store(key, nil, durable: durable)
+            return true
+        }
+    }
+
+    /// Queues `next` (nil: a removal) behind the key's writes in flight; the caller holds
+    /// the key's stripe.
+    private func store(_ key: [UInt8], _ next: ReplicaObject?, durable: @escaping @Sendable (RingstoreError?) -> Void) {
+        inFlight.withLock { pending in
+            if pending[key] == nil {
+                pending[key] = InFlight(object: next, writes: 1)
+            } else {
+                pending[key]!.object = next
+                pending[key]!.writes += 1
+            }
+        }
+        let completion: @Sendable (RingstoreError?) -> Void = { [self] error in
+            let waiters = inFlight.withLock { pending -> [@Sendable (RingstoreError?) -> Void] in
+                guard var entry = pending[key] else { return [] }
+                entry.writes -= 1
+                if entry.writes == 0 {
+                    // The last write of the key in flight: everyone waiting is answered.
+                    pending[key] = nil
+                    return entry.waiters
+                }
+                // A failed write fails those waiting too; otherwise they wait for the last.
+                let answered = error == nil ? [] : entry.waiters
+                if error != nil { entry.waiters = [] }
+                pending[key] = entry
+                return answered
+            }
+            durable(error)
+            for waiter in waiters { waiter(error) }
+        }
+        if let next {
+            storage.write(key, next.encoded(), completion: completion)
+        } else {
+            storage.delete(key, completion: completion)
+        }
     }
 }

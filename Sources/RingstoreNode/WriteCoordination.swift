@@ -77,7 +77,14 @@ extension Node {
         let policy = placement.keyspace.conflict
         let context = request.context ?? .empty
         let isOwner = placement.owners.contains(id)
-        let run = MachineRun(QuorumWrite(replicas: placement.owners, required: required))
+        let sloppy = request.sloppy ?? placement.keyspace.sloppy
+        let network = environment.network
+        let run = MachineRun(
+            QuorumWrite(
+                replicas: placement.owners, required: required,
+                fallbacks: sloppy
+                    ? Array(ring.preferenceList(placement.partition).dropFirst(placement.owners.count)) : [],
+                suspected: sloppy ? Set(placement.owners.filter { $0 != id && network.isSuspected($0) }) : []))
         let minted: (object: ReplicaObject, sibling: Sibling)
         do throws(RingstoreError) {
             let make = { [self] (current: ReplicaObject?) throws(RingstoreError) -> (ReplicaObject, Sibling) in
@@ -116,24 +123,24 @@ extension Node {
             case .send(let node) where node == id:
                 break  // stored above; its durability arrives as an event
             case .send(let node):
-                environment.network.send(
+                replicate(
                     .merge(keyspace: request.keyspace, key: request.key, object: minted.object), to: node,
-                    timeoutMillis: request.timeoutMillis
-                ) { reply in
-                    switch reply {
-                    case .success(.merged): run.handle(.accepted(node))
-                    case .success(.failed(_, let detail, _, _)): run.handle(.rejected(node, reason: detail))
-                    case .success: run.handle(.rejected(node, reason: "answered out of turn"))
-                    case .failure(let error): run.handle(.rejected(node, reason: error.detail))
-                    }
+                    timeoutMillis: request.timeoutMillis, run: run)
+            case .sendHint(let node, let owner) where node == id:
+                storeHint(for: owner, keyspace: request.keyspace, key: request.key, object: minted.object) { error in
+                    run.handle(error.map { .rejected(node, reason: $0.detail) } ?? .accepted(node))
                 }
-            case .respond(.succeeded(let acknowledged)):
+            case .sendHint(let node, let owner):
+                replicate(
+                    .hint(owner: owner, keyspace: request.keyspace, key: request.key, object: minted.object), to: node,
+                    timeoutMillis: request.timeoutMillis, run: run)
+            case .respond(.succeeded(let acknowledged, let hinted)):
                 environment.metrics.writesSucceeded.increment()
                 completion(
                     .success(
                         WriteOutcome(
                             version: minted.sibling.version, context: minted.object.clock, acknowledged: acknowledged,
-                            required: required, coordinator: coordinator)))
+                            required: required, coordinator: coordinator, hinted: hinted)))
             case .respond(.failed(let required, let acknowledged, let reasons)):
                 environment.metrics.writesFailed.increment()
                 completion(
@@ -145,5 +152,19 @@ extension Node {
         }
         run.start()
         run.armDeadline(environment.timers.after(millis: request.timeoutMillis) { run.handle(.deadlinePassed) })
+    }
+
+    /// Sends a write's object to a replica (or a hint to a fallback) and reports the answer.
+    private func replicate(
+        _ request: PeerRequest, to node: NodeID, timeoutMillis: UInt32, run: MachineRun<QuorumWrite>
+    ) {
+        environment.network.send(request, to: node, timeoutMillis: timeoutMillis) { reply in
+            switch reply {
+            case .success(.merged): run.handle(.accepted(node))
+            case .success(.failed(_, let detail, _, _)): run.handle(.rejected(node, reason: detail))
+            case .success: run.handle(.rejected(node, reason: "answered out of turn"))
+            case .failure(let error): run.handle(.rejected(node, reason: error.detail))
+            }
+        }
     }
 }

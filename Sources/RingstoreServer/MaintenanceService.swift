@@ -4,38 +4,39 @@ import Logging
 import NIOPosix
 import ServiceLifecycle
 
-/// Background work of a node: publishes store gauges every second and runs compaction
-/// (on NIO's thread pool, never on the cooperative pool) at the configured interval.
-/// It stops at once on graceful shutdown; `NodeServer.close()` closes the store after.
+/// Background work of a node: publishes the gauges of its stores (data, and the hint
+/// log) every second and compacts them (on NIO's thread pool, never on the cooperative
+/// pool) at the configured interval. It stops at once on graceful shutdown;
+/// `NodeServer.close()` closes the stores after.
 final class MaintenanceService: Service, Sendable {
-    let store: LogStore
+    let stores: [(store: LogStore, gauges: StoreGauges)]
     let threadPool: NIOThreadPool
     let compactionInterval: Duration
     let logger: Logger
-    let gauges: StoreGauges
 
+    /// `stores` pairs each store with the prefix of its gauges' names.
     init(
-        store: LogStore, threadPool: NIOThreadPool, compactionInterval: Duration,
+        stores: [(LogStore, String)], threadPool: NIOThreadPool, compactionInterval: Duration,
         factory: any MetricsFactory, logger: Logger
     ) {
-        self.store = store
+        self.stores = stores.map { ($0.0, StoreGauges(factory: factory, prefix: $0.1)) }
         self.threadPool = threadPool
         self.compactionInterval = compactionInterval
         self.logger = logger
-        gauges = StoreGauges(factory: factory)
     }
 
     func run() async throws {
         var sinceCompaction = Duration.zero
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            gauges.publish(store.statistics())
+            for (store, gauges) in stores { gauges.publish(store.statistics()) }
             if sinceCompaction >= compactionInterval {
                 sinceCompaction = .zero
-                let store = store
-                do {
-                    _ = try await threadPool.runIfActive { try store.compact() }
-                } catch {
-                    logger.error("compaction failed", metadata: ["error": "\(error)"])
+                for (store, _) in stores {
+                    do {
+                        _ = try await threadPool.runIfActive { try store.compact() }
+                    } catch {
+                        logger.error("compaction failed", metadata: ["error": "\(error)"])
+                    }
                 }
             }
             // Cut short by graceful shutdown, so a stopping node does not wait out the second.
@@ -59,19 +60,20 @@ struct StoreGauges: Sendable {
     let records: Gauge
     let compressionRatio: Gauge
 
-    init(factory: any MetricsFactory) {
-        func gauge(_ name: String) -> Gauge { Gauge(label: name, dimensions: [], factory: factory) }
-        keys = gauge("ringstore_store_keys")
-        tombstones = gauge("ringstore_store_tombstones")
-        bytes = gauge("ringstore_store_bytes")
-        deadBytes = gauge("ringstore_store_dead_bytes")
-        segments = gauge("ringstore_store_segments")
-        compactions = gauge("ringstore_store_compactions")
-        reclaimed = gauge("ringstore_store_compaction_reclaimed_bytes")
-        fsyncs = gauge("ringstore_store_fsyncs")
-        groupCommits = gauge("ringstore_store_group_commits")
-        records = gauge("ringstore_store_records_written")
-        compressionRatio = gauge("ringstore_store_compression_ratio")
+    /// Gauges named `<prefix>_keys` and so on (`ringstore_store` for the data store).
+    init(factory: any MetricsFactory, prefix: String) {
+        func gauge(_ name: String) -> Gauge { Gauge(label: prefix + "_" + name, dimensions: [], factory: factory) }
+        keys = gauge("keys")
+        tombstones = gauge("tombstones")
+        bytes = gauge("bytes")
+        deadBytes = gauge("dead_bytes")
+        segments = gauge("segments")
+        compactions = gauge("compactions")
+        reclaimed = gauge("compaction_reclaimed_bytes")
+        fsyncs = gauge("fsyncs")
+        groupCommits = gauge("group_commits")
+        records = gauge("records_written")
+        compressionRatio = gauge("compression_ratio")
     }
 
     func publish(_ s: LogStoreStatistics) {

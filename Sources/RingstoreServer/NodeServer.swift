@@ -14,6 +14,8 @@ import ServiceLifecycle
 public struct NodeServer: Sendable {
     public let node: Node
     public let store: LogStore
+    /// The hints this node keeps for unreachable peers (a cluster member only).
+    public let hintStore: LogStore?
     public let http: HTTPServer
     let maintenance: MaintenanceService
     let threadPool: NIOThreadPool
@@ -60,6 +62,13 @@ public struct NodeServer: Sendable {
         let store = try await threadPool.runIfActive { [logger] in
             try LogStore(configuration: finalStoreConfiguration, disk: PosixDisk(), logger: logger)
         }
+        let hintConfiguration = configuration.hintStoreConfiguration
+        let hintStore =
+            configuration.etcdEndpoint == nil
+            ? nil
+            : try await threadPool.runIfActive { [logger] in
+                try LogStore(configuration: hintConfiguration, disk: PosixDisk(), logger: logger)
+            }
         let health = configuration.etcdEndpoint == nil ? nil : PeerHealth(factory: factory)
         let peers = PeerClient(group: group, health: health, logger: logger)
         let environment = NodeEnvironment(
@@ -73,7 +82,8 @@ public struct NodeServer: Sendable {
         if let endpoint = configuration.etcdEndpoint {
             node = try Node(
                 id: NodeID(configuration.nodeID), storage: storage, ring: nil, limits: configuration.limits,
-                logger: logger, environment: environment)
+                logger: logger, environment: environment, hintStorage: hintStore.map { LogStoreStorage($0) },
+                handoff: configuration.handoff)
             let member = ClusterMembership(
                 etcd: try EtcdClient(endpoint: endpoint), metadata: try ClusterMetadata(cluster: configuration.cluster),
                 node: node, peers: peers,
@@ -124,17 +134,22 @@ public struct NodeServer: Sendable {
             port: configuration.httpPort, bodyBytesMax: configuration.limits.valueBytesMax, logger: logger
         )
         let maintenance = MaintenanceService(
-            store: store, threadPool: threadPool,
+            stores: [(store, "ringstore_store")] + (hintStore.map { [($0, "ringstore_hint_store")] } ?? []),
+            threadPool: threadPool,
             compactionInterval: .seconds(configuration.compactionIntervalSeconds), factory: factory, logger: logger
         )
         return NodeServer(
-            node: node, store: store, http: http, maintenance: maintenance, threadPool: threadPool,
+            node: node, store: store, hintStore: hintStore, http: http, maintenance: maintenance,
+            threadPool: threadPool,
             membership: membership, peerListener: peerListener, health: health)
     }
 
-    /// Closes the store (finishing pending writes) once the services have stopped.
+    /// Stops the node's background work and closes the stores (finishing pending writes)
+    /// once the services have stopped.
     public func close() async {
+        node.stop()
         store.close()
+        hintStore?.close()
         try? await threadPool.shutdownGracefully()
     }
 }

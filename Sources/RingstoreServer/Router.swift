@@ -126,19 +126,27 @@ struct Router: Sendable {
         return KeyAddress(keyspace: keyspace, key: key)
     }
 
-    /// The consistency level and timeout a request asked for; unknown parameters and
-    /// bad values are rejected. `levelName` is `r` for reads and `w` for writes.
+    /// The consistency level, timeout and (writes) sloppiness a request asked for;
+    /// unknown parameters and bad values are rejected. `levelName` is `r` for reads and
+    /// `w` for writes.
     private struct RequestOptions {
         var level: ConsistencyLevel?
         var timeoutMillis: UInt32
+        var sloppy: Bool?
     }
 
     private func options(_ request: HTTPRequest, levelName: String) throws(RingstoreError) -> RequestOptions {
         var options = RequestOptions(level: nil, timeoutMillis: node.defaultTimeoutMillis)
+        let isWrite = levelName == "w"
         for (name, value) in request.query {
             switch name {
             case levelName, "consistency":
                 options.level = try ConsistencyLevel(parsing: value)
+            case "sloppy" where isWrite:
+                guard value == "true" || value == "false" else {
+                    throw RingstoreError(.invalidParameter, "sloppy is true or false, not '\(value)'")
+                }
+                options.sloppy = value == "true"
             case "timeout":
                 guard let millis = UInt32(value), (1...60_000).contains(millis) else {
                     throw RingstoreError(
@@ -149,6 +157,7 @@ struct Router: Sendable {
                 throw RingstoreError(
                     .invalidParameter,
                     "unknown parameter '\(name)'; this request accepts \(levelName), consistency, timeout"
+                        + (isWrite ? ", sloppy" : "")
                 )
             }
         }
@@ -287,7 +296,7 @@ struct Router: Sendable {
         let write = ClientWrite(
             keyspace: address.keyspace, key: address.key, value: isPut ? Array(request.body.readableBytesView) : nil,
             contentType: isPut ? request.headers.first(name: "Content-Type") : nil, context: context?.clock,
-            level: options.level, timeoutMillis: options.timeoutMillis)
+            level: options.level, timeoutMillis: options.timeoutMillis, sloppy: options.sloppy)
         retryingUnknownKeyspace { [node] (done: @escaping Node.WriteCompletion) in
             node.write(write, completion: done)
         } completion: { result in
@@ -297,6 +306,9 @@ struct Router: Sendable {
                     outcome.acknowledged, required: outcome.required, coordinator: outcome.coordinator)
                 headers.add(name: Router.contextHeader, value: CausalContext(clock: outcome.context).encoded)
                 headers.add(name: HeaderNames.version, value: outcome.version.description)
+                if !outcome.hinted.isEmpty {
+                    headers.add(name: HeaderNames.hinted, value: outcome.hinted.map(\.name).joined(separator: ","))
+                }
                 completion(HTTPResponse(status: .noContent, headers: headers))
             case .failure(let error):
                 completion(Problem(error).response())
@@ -325,6 +337,8 @@ struct Router: Sendable {
             /// This node's suspicion of the peer (phi accrual), once it heard from it twice.
             var phi: Double?
             var suspected: Bool?
+            /// Hints this node keeps for the member, to hand over once it is reachable.
+            var hints: Int
         }
         var node: String
         var cluster: String?
@@ -338,13 +352,14 @@ struct Router: Sendable {
         let primaries = ring.primaryCounts()
         let alive = membership?.registeredNodes ?? [node.id]
         let phis = health?.phis() ?? [:]
+        let hints = node.hintBacklog
         return ClusterView(
             node: node.id.name, cluster: membership?.metadata.cluster, partitions: ring.partitionCount,
             nodes: ring.nodes.map { id in
                 let phi = phis[id].map { $0.isFinite ? min($0, 300) : 300 }
                 return .init(
                     id: id.name, alive: alive.contains(id), primaries: primaries[id] ?? 0, phi: phi,
-                    suspected: phi.map { $0 > FailureDetector.defaultThreshold })
+                    suspected: phi.map { $0 > FailureDetector.defaultThreshold }, hints: hints[id] ?? 0)
             },
             keyspaces: node.keyspaces().map(\.name.name))
     }

@@ -1,5 +1,6 @@
 import LogStore
 import RingstoreCore
+import RingstoreNode
 
 /// Everything a node needs to start, validated as a whole before anything opens.
 /// Flags override the defaults; the `ringstore serve` command builds it.
@@ -23,6 +24,9 @@ public struct ServerConfiguration: Sendable, Codable {
     public var etcdEndpoint: String?
     /// The cluster's name in etcd.
     public var cluster: String = "ringstore"
+    /// Hint replay: average bytes per second, and hints in flight at most.
+    public var hintReplayBytesPerSecond: Int = 1 << 20
+    public var hintReplayInFlight: Int = 8
 
     public init() {}
 
@@ -60,8 +64,23 @@ public struct ServerConfiguration: Sendable, Codable {
             found.append("cluster name must be 1-64 of a-z, 0-9, '-' and '_'")
         }
         if !(1...10_000).contains(limits.siblingsMax) { found.append("sibling limit must be 1 to 10000") }
+        if hintReplayBytesPerSecond < 1 { found.append("hint replay rate must be at least 1 byte/s") }
+        if !(1...1024).contains(hintReplayInFlight) { found.append("hints in flight must be 1 to 1024") }
         if dataDirectory.isEmpty { found.append("data directory must not be empty") }
         return found
+    }
+
+    var handoff: HandoffSettings {
+        HandoffSettings(bytesPerSecond: hintReplayBytesPerSecond, inFlightMax: hintReplayInFlight)
+    }
+
+    /// The hint log: the data store's sync policy and compression, smaller segments.
+    var hintStoreConfiguration: LogStoreConfiguration {
+        LogStoreConfiguration(
+            directory: dataDirectory + "/hints", syncPolicy: syncPolicy,
+            segmentBytesMax: min(segmentBytesMax, 16 << 20),
+            compression: compression, compactionDeadRatio: compactionDeadRatio
+        )
     }
 
     var storeConfiguration: LogStoreConfiguration {

@@ -19,10 +19,13 @@ public final class ClusterSimulation: @unchecked Sendable {
         public var keys = 4
         public var operations = 120
         public var faults = true
+        /// Whether writes let fallbacks stand in for unreachable owners (hinted handoff).
+        public var sloppy = false
 
-        public init(nodeCount: Int = 3, policy: ConflictPolicy = .vv) {
+        public init(nodeCount: Int = 3, policy: ConflictPolicy = .vv, sloppy: Bool = false) {
             self.nodeCount = nodeCount
             self.policy = policy
+            self.sloppy = sloppy
         }
     }
 
@@ -48,13 +51,21 @@ public final class ClusterSimulation: @unchecked Sendable {
     let ring: Ring
     let keyspace: Keyspace
     var storages: [NodeID: SimulatedStorage] = [:]
+    var hintStorages: [NodeID: SimulatedStorage] = [:]
+    /// The hints each node still kept at the end, after the heal (they should all have
+    /// been handed over).
+    public private(set) var hintsLeft: [NodeID: Int] = [:]
     public private(set) var acknowledged: [AcknowledgedWrite] = []
     public private(set) var failedWrites = 0
+    /// Acknowledged writes that a fallback held for at least one owner.
+    public var hintedWrites: Int { acknowledged.filter { !$0.outcome.hinted.isEmpty }.count }
     public private(set) var reads = 0
     public private(set) var completedReads: [CompletedRead] = []
     /// The object each key had at the final `r=all` read, and each owner's copy after repair.
     public private(set) var finalObjects: [String: ReplicaObject?] = [:]
     public private(set) var ownerCopies: [String: [NodeID: ReplicaObject?]] = [:]
+    /// Each owner's copy after the heal and hint replay, before the final read repairs it.
+    public private(set) var copiesBeforeRepair: [String: [NodeID: ReplicaObject?]] = [:]
     public private(set) var log: [String] = []
     /// Every context a client sent with a write, per key, whatever the write's outcome:
     /// only a write whose context covers a dot may replace that dot's value.
@@ -71,9 +82,10 @@ public final class ClusterSimulation: @unchecked Sendable {
         ring = try Ring(partitionCount: 16, nodes: ids)
         keyspace = Keyspace(
             name: try KeyspaceName(validating: "sim"), replicationFactor: options.replicationFactor,
-            conflict: options.policy)
+            conflict: options.policy, sloppy: options.sloppy)
         for id in ids {
             storages[id] = SimulatedStorage(world: world)
+            hintStorages[id] = SimulatedStorage(world: world)
             try start(id)
         }
     }
@@ -94,7 +106,9 @@ public final class ClusterSimulation: @unchecked Sendable {
         let node = try Node(
             id: id, storage: storages[id]!, ring: ring,
             logger: Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() }), environment: environment,
-            defaultTimeoutMillis: 200)
+            defaultTimeoutMillis: 200, hintStorage: hintStorages[id]!,
+            handoff: HandoffSettings(
+                bytesPerSecond: 20_000, inFlightMax: 4, intervalMillis: 20, timeoutMillis: 200, backoffMaxMillis: 200))
         node.install(keyspaces: [keyspace])
         network.nodes[id] = node
     }
@@ -102,9 +116,11 @@ public final class ClusterSimulation: @unchecked Sendable {
     private func crash(_ id: NodeID) {
         guard network.nodes[id] != nil else { return }
         log.append("\(world.nowMillis): crash \(id)")
+        network.nodes[id]!.stop()
         network.nodes[id] = nil
         network.incarnations[id, default: 0] += 1
         storages[id]!.crash()
+        hintStorages[id]!.crash()
     }
 
     private func restart(_ id: NodeID) {
@@ -163,7 +179,8 @@ public final class ClusterSimulation: @unchecked Sendable {
         network.dropProbability = 0
         network.duplicateProbability = 0
         for id in ids { restart(id) }
-        world.run(untilMillis: world.nowMillis + 500)
+        world.run(untilMillis: world.nowMillis + 1000)
+        copiesBeforeRepair = ownersCopies()
         let reader = network.nodes[ids[0]]!
         for index in 0..<options.keys {
             let key = key(index)
@@ -172,17 +189,26 @@ public final class ClusterSimulation: @unchecked Sendable {
             }
         }
         world.run(untilMillis: world.nowMillis + 1500)
+        for id in ids { hintsLeft[id] = hintStorages[id]!.keys(withPrefix: []).count }
+        ownerCopies = ownersCopies()
+    }
+
+    /// What every owner of every key holds now.
+    private func ownersCopies() -> [String: [NodeID: ReplicaObject?]] {
+        var copies: [String: [NodeID: ReplicaObject?]] = [:]
         for index in 0..<options.keys {
             let key = key(index)
             let owners = ring.owners(
                 ring.partition(keyspace: keyspace.name, key: try! Key(validating: Array(key.utf8))),
                 replicationFactor: options.replicationFactor)
             for owner in owners {
-                network.nodes[owner]!.handle(.read(keyspace: "sim", key: Array(key.utf8))) { [self] reply in
-                    if case .object(let object) = reply { ownerCopies[key, default: [:]][owner] = object }
-                }
+                // A read of a replica answers synchronously.
+                let answer = Answer()
+                network.nodes[owner]!.handle(.read(keyspace: "sim", key: Array(key.utf8))) { answer.reply = $0 }
+                if case .object(let object) = answer.reply { copies[key, default: [:]][owner] = object }
             }
         }
+        return copies
     }
 
     private func scheduleFaults(from start: UInt64, to end: UInt64) {
@@ -223,4 +249,9 @@ public final class ClusterSimulation: @unchecked Sendable {
             at += duration + world.between(20...120)
         }
     }
+}
+
+/// A peer reply caught from a synchronous handler. Single-threaded.
+private final class Answer: @unchecked Sendable {
+    var reply: PeerReply?
 }

@@ -8,12 +8,14 @@ extension ClusterSimulation {
     ///   object (with its own value) or was causally overwritten: a later client write
     ///   sent a context that covers its dot; under `lww` the final winner is the write itself or a newer one;
     /// - after read repair, every owner holds exactly the final object (replicas converge);
-    /// - with strict quorums (R + W > N), every read that started after a write was
-    ///   acknowledged sees it, by the same rules (read-your-writes).
+    /// - with strict quorums (R + W > N, not sloppy), every read that started after a
+    ///   write was acknowledged sees it, by the same rules (read-your-writes);
+    /// - after the heal every hint was handed over to its owner and deleted: every owner
+    ///   that a fallback stood in for has the write before any read repairs it.
     public func check() -> [String] {
         var problems: [String] = []
         let n = options.replicationFactor
-        if options.readLevel.required(replicas: n) + options.writeLevel.required(replicas: n) > n {
+        if !options.sloppy, options.readLevel.required(replicas: n) + options.writeLevel.required(replicas: n) > n {
             for read in completedReads {
                 for write in acknowledged where write.key == read.key && write.acknowledgedAt < read.startedAt {
                     if let missing = missing(write, from: read.object) {
@@ -21,6 +23,16 @@ extension ClusterSimulation {
                     }
                 }
             }
+        }
+        for write in acknowledged {
+            for owner in write.outcome.hinted {
+                if let missing = missing(write, from: copiesBeforeRepair[write.key]?[owner] ?? nil) {
+                    problems.append("\(write.key): hinted owner \(owner) after handoff \(missing)")
+                }
+            }
+        }
+        for (node, count) in hintsLeft.sorted(by: { $0.key < $1.key }) where count > 0 {
+            problems.append("\(node) still keeps \(count) hint(s) after the heal")
         }
         for index in 0..<options.keys {
             let key = "k\(index)"
@@ -63,5 +75,6 @@ extension ClusterSimulation {
     /// The command that replays this run.
     public var replayCommand: String {
         "swift run ringstore-sim --seed \(seed) --nodes \(options.nodeCount) --policy \(options.policy.rawValue)"
+            + (options.sloppy ? " --sloppy" : "")
     }
 }

@@ -5,8 +5,13 @@ import RingstoreNode
 /// The network between simulated nodes: each message takes 1-8 ms, may be dropped or
 /// delivered twice, and is lost when a partition separates the two nodes or the
 /// receiver is down. A reply comes back the same way; the sender's timeout fires if
-/// none does. Requests reach a node's current incarnation; replies to an incarnation
-/// that crashed are lost with it.
+/// none does. A request to a node that is down (not cut off) is refused after one hop,
+/// like a connection to a killed process. Requests reach a node's current incarnation;
+/// an incarnation that crashed sends nothing more, and replies to it are lost with it.
+///
+/// The failure detector is an oracle that errs: it suspects a peer that is down or cut
+/// off from the asking node, and otherwise a live one with probability
+/// `falseSuspicionProbability`.
 public final class SimulatedNetwork: @unchecked Sendable {
     let world: SimulatedWorld
     var nodes: [NodeID: Node] = [:]
@@ -16,6 +21,7 @@ public final class SimulatedNetwork: @unchecked Sendable {
     var cut: Set<[NodeID]> = []
     public var dropProbability = 0.0
     public var duplicateProbability = 0.0
+    public var falseSuspicionProbability = 0.05
 
     init(world: SimulatedWorld) { self.world = world }
 
@@ -43,6 +49,9 @@ public final class SimulatedNetwork: @unchecked Sendable {
             let sender = node
             let incarnation = incarnation
             let call = Call()
+            guard network.incarnations[sender, default: 0] == incarnation, network.nodes[sender] != nil else {
+                return  // a crashed incarnation sends nothing
+            }
             let finish: @Sendable (Result<PeerReply, RingstoreError>) -> Void = { result in
                 guard !call.answered, network.incarnations[sender, default: 0] == incarnation,
                     network.nodes[sender] != nil
@@ -52,6 +61,12 @@ public final class SimulatedNetwork: @unchecked Sendable {
             }
             world.schedule(afterMillis: UInt64(timeoutMillis)) {
                 finish(.failure(RingstoreError(.unavailable, "\(peer) did not answer within \(timeoutMillis) ms")))
+            }
+            if network.nodes[peer] == nil, !network.cut.contains([sender, peer]) {
+                world.schedule(afterMillis: world.between(1...8)) {
+                    finish(.failure(RingstoreError(.unavailable, "\(peer) refused the connection")))
+                }
+                return
             }
             let copies = world.chance(network.duplicateProbability) ? 2 : 1
             for _ in 0..<copies {
@@ -65,6 +80,13 @@ public final class SimulatedNetwork: @unchecked Sendable {
                 }
             }
         }
+    }
+}
+
+extension SimulatedNetwork.Endpoint {
+    public func isSuspected(_ peer: NodeID) -> Bool {
+        network.nodes[peer] == nil || network.cut.contains([node, peer])
+            || network.world.chance(network.falseSuspicionProbability)
     }
 }
 

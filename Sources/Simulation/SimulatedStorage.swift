@@ -7,7 +7,7 @@ import RingstoreNode
 public final class SimulatedStorage: ReplicaStorage, @unchecked Sendable {
     let world: SimulatedWorld
     private var durable: [[UInt8]: [UInt8]] = [:]
-    private var unsynced: [(key: [UInt8], value: [UInt8], completion: @Sendable (RingstoreError?) -> Void)] = []
+    private var unsynced: [(key: [UInt8], value: [UInt8]?, completion: @Sendable (RingstoreError?) -> Void)] = []
     private var flushScheduled = false
     /// Bumped by a crash, so a flush scheduled before it does nothing.
     private var generation = 0
@@ -15,11 +15,20 @@ public final class SimulatedStorage: ReplicaStorage, @unchecked Sendable {
     init(world: SimulatedWorld) { self.world = world }
 
     public func read(_ key: [UInt8]) throws(RingstoreError) -> [UInt8]? {
-        if let pending = unsynced.last(where: { $0.key == key }) { return pending.value }
+        if let pending = unsynced.last(where: { $0.key == key }) { return pending.value }  // nil: deleted
         return durable[key]
     }
 
     public func write(_ key: [UInt8], _ value: [UInt8], completion: @escaping @Sendable (RingstoreError?) -> Void) {
+        append(key, value, completion)
+    }
+
+    public func delete(_ key: [UInt8], completion: @escaping @Sendable (RingstoreError?) -> Void) {
+        append(key, nil, completion)
+    }
+
+    private func append(_ key: [UInt8], _ value: [UInt8]?, _ completion: @escaping @Sendable (RingstoreError?) -> Void)
+    {
         unsynced.append((key, value, completion))
         guard !flushScheduled else { return }
         flushScheduled = true
@@ -35,8 +44,11 @@ public final class SimulatedStorage: ReplicaStorage, @unchecked Sendable {
     }
 
     public func keys(withPrefix prefix: [UInt8]) -> [[UInt8]] {
-        Set(durable.keys.filter { $0.starts(with: prefix) } + unsynced.map(\.key).filter { $0.starts(with: prefix) })
-            .sorted { $0.lexicographicallyPrecedes($1) }
+        var present = Set(durable.keys.filter { $0.starts(with: prefix) })
+        for write in unsynced where write.key.starts(with: prefix) {
+            if write.value == nil { present.remove(write.key) } else { present.insert(write.key) }
+        }
+        return present.sorted { $0.lexicographicallyPrecedes($1) }
     }
 
     /// Power loss: unsynced writes are gone.

@@ -12,4 +12,6 @@ public enum HeaderNames {
     public static let required = "X-Ringstore-Required"
     /// The node that coordinated the request.
     public static let coordinator = "X-Ringstore-Coordinator"
+    /// Owners whose copy of a write a fallback keeps as a hint (sloppy quorum).
+    public static let hinted = "X-Ringstore-Hinted"
 }

@@ -12,6 +12,7 @@ public enum PeerCodec {
         case read = 0x02
         case coordinateWrite = 0x03
         case ping = 0x04
+        case hint = 0x05
         case merged = 0x81
         case object = 0x82
         case written = 0x83
@@ -40,6 +41,12 @@ public enum PeerCodec {
             write.context?.write(into: &w)
             w.writeShortBlob(Array((write.level?.description ?? "").utf8))
             w.write(write.timeoutMillis)
+            w.write(write.sloppy.map { $0 ? UInt8(2) : 1 } ?? 0)
+        case .hint(let owner, let keyspace, let key, let object):
+            kind = .hint
+            writeAddress(&w, keyspace, key)
+            w.writeShortBlob(Array(owner.name.utf8))
+            writeLongBlob(&w, object.encoded())
         case .ping:
             return Frame(kind: Kind.ping.rawValue, requestID: id, payload: [])
         }
@@ -57,6 +64,12 @@ public enum PeerCodec {
             request = .merge(keyspace: keyspace, key: key, object: object)
         case .read:
             request = .read(keyspace: keyspace, key: key)
+        case .hint:
+            guard let owner = r.readShortBlob(), let bytes = readLongBlob(&r),
+                let object = ReplicaObject(decoding: bytes)
+            else { return nil }
+            request = .hint(
+                owner: NodeID(String(decoding: owner, as: UTF8.self)), keyspace: keyspace, key: key, object: object)
         case .coordinateWrite:
             guard let hasValue: UInt8 = r.read(), hasValue <= 1 else { return nil }
             var value: [UInt8]?
@@ -70,7 +83,9 @@ public enum PeerCodec {
                 guard let clock = VersionVector.read(from: &r) else { return nil }
                 context = clock
             }
-            guard let levelText = r.readShortBlob(), let timeout: UInt32 = r.read() else { return nil }
+            guard let levelText = r.readShortBlob(), let timeout: UInt32 = r.read(), let sloppy: UInt8 = r.read(),
+                sloppy <= 2
+            else { return nil }
             var level: ConsistencyLevel?
             if !levelText.isEmpty {
                 guard let parsed = try? ConsistencyLevel(parsing: String(decoding: levelText, as: UTF8.self)) else {
@@ -82,7 +97,7 @@ public enum PeerCodec {
                 ClientWrite(
                     keyspace: keyspace, key: key, value: value,
                     contentType: type.isEmpty ? nil : String(decoding: type, as: UTF8.self), context: context,
-                    level: level, timeoutMillis: timeout))
+                    level: level, timeoutMillis: timeout, sloppy: sloppy == 0 ? nil : sloppy == 2))
         default:
             return nil
         }
@@ -107,10 +122,10 @@ public enum PeerCodec {
             w.write(outcome.version.timestamp.logical)
             w.writeShortBlob(Array(outcome.version.node.name.utf8))
             outcome.context.write(into: &w)
-            w.write(UInt16(outcome.acknowledged.count))
-            for node in outcome.acknowledged { w.writeShortBlob(Array(node.name.utf8)) }
+            writeNames(&w, outcome.acknowledged)
             w.write(UInt16(clamping: outcome.required))
             w.writeShortBlob(Array(outcome.coordinator.name.utf8))
+            writeNames(&w, outcome.hinted)
         case .failed(let code, let detail, let required, let answered):
             kind = .failed
             w.writeShortBlob(Array(code.utf8.prefix(255)))
@@ -140,21 +155,18 @@ public enum PeerCodec {
             }
         case .written:
             guard let millis: UInt64 = r.read(), let logical: UInt32 = r.read(), let node = r.readShortBlob(),
-                let context = VersionVector.read(from: &r), let count: UInt16 = r.read()
+                let context = VersionVector.read(from: &r), let acknowledged = readNames(&r)
             else { return nil }
-            var acknowledged: [NodeID] = []
-            for _ in 0..<count {
-                guard let name = r.readShortBlob() else { return nil }
-                acknowledged.append(NodeID(String(decoding: name, as: UTF8.self)))
-            }
-            guard let required: UInt16 = r.read(), let coordinator = r.readShortBlob() else { return nil }
+            guard let required: UInt16 = r.read(), let coordinator = r.readShortBlob(),
+                let hinted = readNames(&r)
+            else { return nil }
             reply = .written(
                 WriteOutcome(
                     version: StoredVersion(
                         timestamp: HybridTimestamp(physicalMillis: millis, logical: logical),
                         node: NodeID(String(decoding: node, as: UTF8.self))),
                     context: context, acknowledged: acknowledged, required: Int(required),
-                    coordinator: NodeID(String(decoding: coordinator, as: UTF8.self))))
+                    coordinator: NodeID(String(decoding: coordinator, as: UTF8.self)), hinted: hinted))
         case .failed:
             guard let code = r.readShortBlob(), let detail = r.readShortBlob(), let required: UInt16 = r.read(),
                 let answered: UInt16 = r.read()
@@ -186,5 +198,20 @@ public enum PeerCodec {
     private static func readLongBlob(_ r: inout ByteReader) -> [UInt8]? {
         guard let length: UInt32 = r.read() else { return nil }
         return r.read(count: Int(length))
+    }
+
+    private static func writeNames(_ w: inout ByteWriter, _ nodes: [NodeID]) {
+        w.write(UInt16(clamping: nodes.count))
+        for node in nodes.prefix(Int(UInt16.max)) { w.writeShortBlob(Array(node.name.utf8)) }
+    }
+
+    private static func readNames(_ r: inout ByteReader) -> [NodeID]? {
+        guard let count: UInt16 = r.read() else { return nil }
+        var nodes: [NodeID] = []
+        for _ in 0..<count {
+            guard let name = r.readShortBlob() else { return nil }
+            nodes.append(NodeID(String(decoding: name, as: UTF8.self)))
+        }
+        return nodes
     }
 }

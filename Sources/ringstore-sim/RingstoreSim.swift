@@ -20,6 +20,9 @@ struct RingstoreSim: ParsableCommand {
     @Option(help: "Conflict policy: vv or lww.")
     var policy: String = "vv"
 
+    @Flag(help: "Let fallbacks stand in for unreachable owners (sloppy quorum, hinted handoff).")
+    var sloppy = false
+
     @Flag(help: "Print the fault log of each run.")
     var verbose = false
 
@@ -29,12 +32,12 @@ struct RingstoreSim: ParsableCommand {
         var failed = 0
         for seed in seed..<(seed + UInt64(max(1, runs))) {
             let simulation = try ClusterSimulation(
-                seed: seed, options: ClusterSimulation.Options(nodeCount: nodes, policy: conflict))
+                seed: seed, options: ClusterSimulation.Options(nodeCount: nodes, policy: conflict, sloppy: sloppy))
             simulation.run()
             let problems = simulation.check()
             if verbose { for line in simulation.log { print("  \(line)") } }
             print(
-                "seed \(seed): \(simulation.acknowledged.count) acknowledged, \(simulation.failedWrites) failed writes, \(simulation.reads) reads: \(problems.isEmpty ? "ok" : "FAILED")"
+                "seed \(seed): \(simulation.acknowledged.count) acknowledged (\(simulation.hintedWrites) hinted), \(simulation.failedWrites) failed writes, \(simulation.reads) reads: \(problems.isEmpty ? "ok" : "FAILED")"
             )
             for problem in problems { print("  \(problem)") }
             if !problems.isEmpty { failed += 1 }

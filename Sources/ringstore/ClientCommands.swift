@@ -49,6 +49,7 @@ struct Put: AsyncParsableCommand {
     @Option(help: "Content-Type stored with the value.") var contentType: String?
     @Option(help: "Causal context from an earlier read.") var context: String?
     @Option(help: "Write consistency: one, two, quorum, all or a number.") var w: String?
+    @Option(help: "true: fallbacks may stand in for unreachable owners; false: owners only.") var sloppy: Bool?
 
     func run() async throws {
         let bytes = value == "-" ? FileOutput.readStandardInput() : Array(value.utf8)
@@ -56,7 +57,7 @@ struct Put: AsyncParsableCommand {
         let response = try await call {
             try await c.put(
                 keyspace: keyspace, key: key, value: bytes, contentType: contentType, context: context,
-                parameters: w.map { [("w", $0)] } ?? [])
+                parameters: (w.map { [("w", $0)] } ?? []) + (sloppy.map { [("sloppy", "\($0)")] } ?? []))
         }
         try finish(response, printBody: false)
     }
@@ -106,6 +107,8 @@ struct KeyspaceCommand: AsyncParsableCommand {
         @Option(help: "Conflict policy: vv or lww.") var conflict: String = "lww"
         @Option(help: "Default read level: one, two, quorum, all or a number.") var read: String?
         @Option(help: "Default write level: one, two, quorum, all or a number.") var write: String?
+        @Flag(help: "Writes let fallbacks stand in for unreachable owners unless they say sloppy=false.")
+        var sloppy = false
 
         func run() async throws {
             let c = try client(options)
@@ -113,6 +116,7 @@ struct KeyspaceCommand: AsyncParsableCommand {
             if let replicationFactor { definition["replication_factor"] = replicationFactor }
             if let read { definition["read"] = read }
             if let write { definition["write"] = write }
+            if sloppy { definition["sloppy"] = true }
             let data = try JSONSerialization.data(withJSONObject: definition, options: [.sortedKeys])
             let json = String(decoding: data, as: UTF8.self)
             let response = try await call { try await c.createKeyspace(name, definitionJSON: json) }

@@ -79,22 +79,31 @@ struct ClusterCommand: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        /// Asks the first registered node that answers how suspicious each peer looks to it.
-        static func suspicion(_ registered: [String: ClusterMetadata.Registration]) async -> (String?, [String: Double])
-        {
+        /// What the registered nodes that answer report: how suspicious each peer looks to
+        /// the first of them, and how many hints each keeps for each peer.
+        struct Views {
+            var viewer: String?
+            var phis: [String: Double] = [:]
+            /// hints[keeper][owner]
+            var hints: [String: [String: Int]] = [:]
+        }
+
+        static func views(_ registered: [String: ClusterMetadata.Registration]) async -> Views {
+            var views = Views()
             for (id, registration) in registered.sorted(by: { $0.key < $1.key }) {
                 guard let client = try? RingstoreClient(endpoint: registration.http, timeout: .seconds(2)),
                     let response = try? await client.send(method: .GET, path: "/v1/cluster"), response.status == 200,
                     let view = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
                     let nodes = view["nodes"] as? [[String: Any]]
                 else { continue }
-                var phis: [String: Double] = [:]
                 for node in nodes {
-                    if let name = node["id"] as? String, let phi = node["phi"] as? Double { phis[name] = phi }
+                    guard let name = node["id"] as? String else { continue }
+                    if views.viewer == nil, let phi = node["phi"] as? Double { views.phis[name] = phi }
+                    if let count = node["hints"] as? Int, count > 0 { views.hints[id, default: [:]][name] = count }
                 }
-                return (id, phis)
+                if views.viewer == nil { views.viewer = id }
             }
-            return (nil, [:])
+            return views
         }
 
         static let configuration = CommandConfiguration(
@@ -125,12 +134,12 @@ struct ClusterCommand: AsyncParsableCommand {
                     ClusterMetadata.Registration.self, entry.value)
             }
             let primaries = ring.primaryCounts()
-            let (viewer, phis) = await Self.suspicion(registered)
+            let views = await Self.views(registered)
             print("cluster \(options.cluster): \(ring.nodes.count) nodes, \(ring.partitionCount) partitions")
             let header = "NODE".padding(toLength: 12, withPad: " ", startingAt: 0)
             print(
                 header
-                    + "STATE  PRIMARIES  HTTP                  PEER                  PHI (as \(viewer ?? "nobody") sees it)"
+                    + "STATE  PRIMARIES  HTTP                  PEER                  HINTS KEPT/FOR IT  PHI (as \(views.viewer ?? "nobody") sees it)"
             )
             for node in ring.nodes {
                 let registration = registered[node.name]
@@ -138,19 +147,22 @@ struct ClusterCommand: AsyncParsableCommand {
                 let count = String(primaries[node] ?? 0).padding(toLength: 11, withPad: " ", startingAt: 0)
                 let http = (registration?.http ?? "-").padding(toLength: 22, withPad: " ", startingAt: 0)
                 let peer = (registration?.peer ?? "-").padding(toLength: 22, withPad: " ", startingAt: 0)
+                let kept = views.hints[node.name, default: [:]].values.reduce(0, +)
+                let forIt = views.hints.values.compactMap { $0[node.name] }.reduce(0, +)
+                let hints = "\(kept)/\(forIt)".padding(toLength: 19, withPad: " ", startingAt: 0)
                 var phi = "-"
-                if let value = phis[node.name] {
+                if let value = views.phis[node.name] {
                     phi = String(format: "%.1f", value) + (value > 8 ? " suspected" : "")
                 }
                 print(
                     node.name.padding(toLength: 12, withPad: " ", startingAt: 0) + state + "  " + count + http + peer
-                        + phi)
+                        + hints + phi)
             }
             let keyspaces = keyspaceEntries.compactMap { ClusterMetadata.decode(Keyspace.self, $0.value) }
             print("keyspaces: \(keyspaces.isEmpty ? "none" : "")")
             for keyspace in keyspaces {
                 print(
-                    "  \(keyspace.name) mode=\(keyspace.mode.rawValue) n=\(keyspace.replicationFactor) conflict=\(keyspace.conflict.rawValue) read=\(keyspace.read) write=\(keyspace.write)"
+                    "  \(keyspace.name) mode=\(keyspace.mode.rawValue) n=\(keyspace.replicationFactor) conflict=\(keyspace.conflict.rawValue) read=\(keyspace.read) write=\(keyspace.write) sloppy=\(keyspace.sloppy)"
                 )
             }
         }

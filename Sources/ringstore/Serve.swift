@@ -48,6 +48,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between compaction checks.")
     var compactionIntervalSeconds: Int = 30
 
+    @Option(help: "Hint replay: average bytes per second sent to owners that are back.")
+    var hintReplayBytesPerSecond: Int = 1 << 20
+
+    @Option(help: "Hint replay: hints sent and not yet acknowledged, at most.")
+    var hintReplayInFlight: Int = 8
+
     @Flag(help: "Store values uncompressed.")
     var noCompression = false
 
@@ -89,6 +95,8 @@ struct Serve: AsyncParsableCommand {
         config.segmentBytesMax = segmentBytesMax
         config.compactionIntervalSeconds = compactionIntervalSeconds
         config.compression = !noCompression
+        config.hintReplayBytesPerSecond = hintReplayBytesPerSecond
+        config.hintReplayInFlight = hintReplayInFlight
         let problems = config.problems()
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
 

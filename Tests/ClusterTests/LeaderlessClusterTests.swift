@@ -7,51 +7,14 @@ import Wire
 /// killed (`kill -9`), `w=2`/`r=2` keep working and see every acknowledged write, `w=3`
 /// is refused with `answered: 2`; the restarted node catches up through read repair.
 @Suite(.serialized) struct LeaderlessClusterTests {
-    struct Member {
-        var id: String
-        var http: Int
-        var peer: Int
-        var directory: String
-    }
-
-    func start(_ member: Member, etcd: EtcdProcess) throws -> NodeProcess {
-        try NodeProcess(
-            dataDirectory: member.directory, port: member.http,
-            extraArguments: [
-                "--node-id", member.id, "--peer", "127.0.0.1:\(member.peer)", "--etcd", etcd.endpoint,
-                "--cluster", "test",
-            ])
-    }
-
-    /// Waits until `check` holds, polling for up to 20 s.
     func eventually(_ what: String, _ check: () async throws -> Bool) async throws {
-        let end = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < end {
-            if (try? await check()) == true { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        Issue.record("timed out waiting until \(what)")
-        throw ClientError("timed out waiting until \(what)")
+        try await TestCluster.eventually(what, check)
     }
 
     @Test func quorumsSurviveAKilledNodeThatThenCatchesUpThroughReadRepair() async throws {
-        let etcd = try EtcdProcess()
-        let root = "/tmp/ringstore-cluster-test-\(UInt64.random(in: 0...UInt64.max))"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let members = (1...3).map {
-            Member(
-                id: "n\($0)", http: NodeProcess.freePort(), peer: NodeProcess.freePort(), directory: "\(root)/n\($0)")
-        }
-        try await eventually("etcd answers") {
-            let initialized = try EtcdProcess.ringstore([
-                "cluster", "init", "--etcd", etcd.endpoint, "--cluster", "test", "--nodes", "n1,n2,n3",
-            ])
-            return initialized.status == 0
-        }
-        var nodes = try members.map { try start($0, etcd: etcd) }
-        for node in nodes { try await node.waitUntilHealthy() }
-        let clients = try nodes.map { try $0.client }
+        let cluster = try await TestCluster(nodes: 3)
+        let etcd = cluster.etcd
+        let clients = try (0..<3).map { try cluster.client($0) }
 
         let created = try await clients[0].createKeyspace("kv", definitionJSON: #"{"conflict":"vv"}"#)
         #expect(created.status == 201, "\(created.bodyText)")
@@ -74,16 +37,12 @@ import Wire
             written["before-\(i)"] = "value \(i)"
         }
 
-        nodes[2].kill9()
+        cluster.nodes[2].kill9()
         // n1's failure detector suspects n3 soon after its heartbeats stop, and n3 more than n2
         // (n2 may look slow too on a loaded machine, so no absolute claim about it).
         try await eventually("n1 suspects n3") {
-            let view = try await clients[0].send(method: .GET, path: "/v1/cluster")
-            let object = try JSONSerialization.jsonObject(with: Data(view.body)) as? [String: Any]
-            let members = object?["nodes"] as? [[String: Any]] ?? []
-            let phi = Dictionary(
-                uniqueKeysWithValues: members.map { ($0["id"] as? String ?? "", $0["phi"] as? Double) })
-            guard let n3 = phi["n3"] ?? nil, let n2 = phi["n2"] ?? nil else { return false }
+            let view = try await cluster.view(from: 0)
+            guard let n3 = view["n3"]?["phi"] as? Double, let n2 = view["n2"]?["phi"] as? Double else { return false }
             return n3 > 8 && n2 < n3
         }
         for i in 0..<30 {
@@ -105,9 +64,8 @@ import Wire
         #expect(problem?["answered"] as? Int == 2, "\(all.bodyText)")
 
         // Restart n3 on its data; reads at r=all repair what it missed.
-        nodes[2] = try start(members[2], etcd: etcd)
-        try await nodes[2].waitUntilHealthy()
-        let restarted = try nodes[2].client
+        try await cluster.start(2).waitUntilHealthy()
+        let restarted = try cluster.client(2)
         for key in written.keys where key.hasPrefix("during-") {
             try await eventually("\(key) is readable at r=all") {
                 try await clients[0].get(keyspace: "kv", key: key, parameters: [("r", "all")]).status == 200
@@ -121,14 +79,13 @@ import Wire
                     && response.header(HeaderNames.replicaNames) == "n3"
             }
         }
-        let status = try EtcdProcess.ringstore(["cluster", "status", "--etcd", etcd.endpoint, "--cluster", "test"])
+        let status = try cluster.status()
         #expect(status.status == 0 && status.output.contains("n3          alive"), "\(status.output)")
         // A node that stops gracefully leaves the registry at once (its lease is revoked).
-        nodes[1].terminate()
-        let stopped = try EtcdProcess.ringstore(["cluster", "status", "--etcd", etcd.endpoint, "--cluster", "test"])
+        cluster.nodes[1].terminate()
+        let stopped = try cluster.status()
         #expect(stopped.output.contains("n2          down"), "\(stopped.output)")
-        nodes[1] = try start(members[1], etcd: etcd)
-        try await nodes[1].waitUntilHealthy()
+        try await cluster.start(1).waitUntilHealthy()
 
         // etcd gone: reads and writes go on from the cached ring; keyspace creation waits.
         etcd.kill9()
@@ -142,15 +99,14 @@ import Wire
         let refused = try await clients[0].createKeyspace("later", definitionJSON: "{}")
         #expect(refused.status == 503, "\(refused.bodyText)")
         // A node restarted while etcd is down starts from its cached ring and peer addresses.
-        nodes[2].kill9()
-        nodes[2] = try start(members[2], etcd: etcd)
-        try await nodes[2].waitUntilHealthy()
-        let again = try nodes[2].client
+        cluster.nodes[2].kill9()
+        try await cluster.start(2).waitUntilHealthy()
+        let again = try cluster.client(2)
         for i in 0..<5 {
             let put = try await again.put(
                 keyspace: "kv", key: "restarted-\(i)", value: Array("r\(i)".utf8), parameters: [("w", "3")])
             #expect(put.status == 204, "\(put.bodyText)")
         }
-        for node in nodes { node.terminate() }
+        cluster.stopAll()
     }
 }

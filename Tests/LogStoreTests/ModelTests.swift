@@ -54,6 +54,7 @@ import Testing
             #expect(try store.get(k)?.value == model[k], "seed \(seed): resurrected or wrong key")
         }
         #expect(store.statistics().liveKeys == model.count)
+        #expect(Set(store.keys(withPrefix: bytes("k"))) == Set(model.keys), "seed \(seed): listed keys differ")
         #expect(
             crashes > 50 && compactions > 20,
             "the run exercised too little: \(crashes) crashes, \(compactions) compactions")

@@ -18,6 +18,13 @@ final class HeldStorage: ReplicaStorage, Sendable {
         }
     }
 
+    func delete(_ key: [UInt8], completion: @escaping @Sendable (RingstoreError?) -> Void) {
+        state.withLock {
+            $0.values[key] = nil
+            $0.held.append(completion)
+        }
+    }
+
     func keys(withPrefix prefix: [UInt8]) -> [[UInt8]] {
         state.withLock { $0.values.keys.filter { $0.starts(with: prefix) } }
     }

@@ -3,26 +3,30 @@ import Simulation
 import Testing
 
 /// Hundreds of seeded runs of 3- and 5-node clusters under partitions, one-way cuts,
-/// message loss and duplication, and crashes that lose unsynced writes. A failure names
-/// its seed and the command that replays it.
+/// message loss and duplication, and crashes that lose unsynced writes, with strict and
+/// sloppy quorums. A failure names its seed and the command that replays it.
 @Suite struct LeaderlessSimulationTests {
-    static let cases: [(nodes: Int, policy: ConflictPolicy, seeds: ClosedRange<UInt64>)] = [
-        (3, .vv, 1...150), (5, .vv, 1001...1050), (3, .lww, 2001...2100), (5, .lww, 3001...3030),
+    static let cases: [(nodes: Int, policy: ConflictPolicy, sloppy: Bool, seeds: ClosedRange<UInt64>)] = [
+        (3, .vv, false, 1...150), (5, .vv, false, 1001...1050), (3, .lww, false, 2001...2100),
+        (5, .lww, false, 3001...3030), (5, .vv, true, 4001...4060), (5, .lww, true, 5001...5040),
     ]
 
     @Test(arguments: 0..<cases.count) func noAcknowledgedWriteIsLostAndReplicasConverge(index: Int) throws {
-        let (nodes, policy, seeds) = Self.cases[index]
+        let (nodes, policy, sloppy, seeds) = Self.cases[index]
         var acknowledged = 0
+        var hinted = 0
         var failed = 0
         for seed in seeds {
             let simulation = try ClusterSimulation(
-                seed: seed, options: ClusterSimulation.Options(nodeCount: nodes, policy: policy))
+                seed: seed, options: ClusterSimulation.Options(nodeCount: nodes, policy: policy, sloppy: sloppy))
             simulation.run()
             let problems = simulation.check()
             #expect(problems.isEmpty, "seed \(seed) failed: \(problems); replay: \(simulation.replayCommand)")
             acknowledged += simulation.acknowledged.count
             failed += simulation.failedWrites
+            hinted += simulation.hintedWrites
         }
+        #expect(sloppy == (hinted > 0), "sloppy runs must use fallbacks, strict ones never: \(hinted) hinted")
         // The faults must bite and the cluster must still work: both kinds of outcome occur.
         #expect(acknowledged > seeds.count * 20, "too few writes were acknowledged: \(acknowledged)")
         #expect(failed > 0, "no write ever failed: the faults did nothing")

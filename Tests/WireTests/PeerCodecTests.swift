@@ -25,6 +25,15 @@ import Wire
         .coordinateWrite(
             ClientWrite(
                 keyspace: "a", key: [7], value: nil, contentType: nil, context: nil, level: nil, timeoutMillis: 1)),
+        .coordinateWrite(
+            ClientWrite(
+                keyspace: "a", key: [7], value: [], contentType: nil, context: nil, level: .one, timeoutMillis: 1,
+                sloppy: true)),
+        .coordinateWrite(
+            ClientWrite(
+                keyspace: "a", key: [7], value: [], contentType: nil, context: nil, level: .one, timeoutMillis: 1,
+                sloppy: false)),
+        .hint(owner: NodeID("n3"), keyspace: "default", key: [9, 0], object: object),
     ]
 
     static let replies: [PeerReply] = [
@@ -34,6 +43,11 @@ import Wire
                 version: StoredVersion(timestamp: HybridTimestamp(physicalMillis: 5, logical: 0), node: NodeID("n2")),
                 context: VersionVector([NodeID("n2"): 4]), acknowledged: [NodeID("n2"), NodeID("n3")], required: 2,
                 coordinator: NodeID("n2"))),
+        .written(
+            WriteOutcome(
+                version: StoredVersion(timestamp: .zero, node: NodeID("n1")), context: .empty,
+                acknowledged: [NodeID("n1"), NodeID("n4")], required: 2, coordinator: NodeID("n1"),
+                hinted: [NodeID("n2")])),
         .failed(code: "unavailable", detail: "no", required: 3, answered: 0),
         .failed(code: "invalid-key", detail: "bad", required: nil, answered: nil),
     ]

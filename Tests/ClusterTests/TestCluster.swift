@@ -1,0 +1,84 @@
+import Foundation
+import RingstoreClient
+import Testing
+
+/// etcd and `ringstore serve` members on 127.0.0.1, in a directory of their own that
+/// goes with the value: the cluster the cluster tests run against.
+final class TestCluster: @unchecked Sendable {
+    struct Member {
+        var id: String
+        var http: Int
+        var peer: Int
+        var directory: String
+    }
+
+    let etcd: EtcdProcess
+    let root: String
+    let members: [Member]
+    var nodes: [NodeProcess] = []
+
+    /// Starts etcd, writes a ring of `count` nodes (`n1`...) and starts them all.
+    init(nodes count: Int) async throws {
+        let etcd = try EtcdProcess()
+        let root = "/tmp/ringstore-cluster-test-\(UInt64.random(in: 0...UInt64.max))"
+        self.etcd = etcd
+        self.root = root
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        members = (1...count).map {
+            Member(
+                id: "n\($0)", http: NodeProcess.freePort(), peer: NodeProcess.freePort(), directory: "\(root)/n\($0)")
+        }
+        let names = members.map(\.id).joined(separator: ",")
+        try await Self.eventually("etcd answers") {
+            try EtcdProcess.ringstore([
+                "cluster", "init", "--etcd", etcd.endpoint, "--cluster", "test", "--nodes", names,
+            ]).status == 0
+        }
+        nodes = try members.indices.map { try start($0) }
+        for node in nodes { try await node.waitUntilHealthy() }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    /// Starts member `index` on its data directory (again, after a kill).
+    @discardableResult
+    func start(_ index: Int) throws -> NodeProcess {
+        let member = members[index]
+        let node = try NodeProcess(
+            dataDirectory: member.directory, port: member.http,
+            extraArguments: [
+                "--node-id", member.id, "--peer", "127.0.0.1:\(member.peer)", "--etcd", etcd.endpoint,
+                "--cluster", "test",
+            ])
+        if index < nodes.count { nodes[index] = node }
+        return node
+    }
+
+    func client(_ index: Int) throws -> RingstoreClient { try nodes[index].client }
+
+    /// `ringstore cluster status` against this cluster.
+    func status() throws -> (status: Int32, output: String) {
+        try EtcdProcess.ringstore(["cluster", "status", "--etcd", etcd.endpoint, "--cluster", "test"])
+    }
+
+    /// What `GET /v1/cluster` on member `index` says about each member, by id.
+    func view(from index: Int) async throws -> [String: [String: Any]] {
+        let response = try await client(index).send(method: .GET, path: "/v1/cluster")
+        let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+        let members = object?["nodes"] as? [[String: Any]] ?? []
+        return Dictionary(uniqueKeysWithValues: members.map { ($0["id"] as? String ?? "", $0) })
+    }
+
+    func stopAll() { for node in nodes { node.terminate() } }
+
+    /// Waits until `check` holds, polling for up to 20 s.
+    static func eventually(_ what: String, _ check: () async throws -> Bool) async throws {
+        let end = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < end {
+            if (try? await check()) == true { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("timed out waiting until \(what)")
+        throw ClientError("timed out waiting until \(what)")
+    }
+}
