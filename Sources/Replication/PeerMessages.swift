@@ -16,6 +16,10 @@ public enum PeerRequest: Sendable, Equatable {
     /// Keep `object` as a hint for `owner`, which did not answer, and hand it over once
     /// `owner` is reachable again (sloppy quorum); answer once the hint is durable.
     case hint(owner: NodeID, keyspace: String, key: [UInt8], object: ReplicaObject)
+    /// Send the leaves of your hash tree of this partition of the keyspace (anti-entropy).
+    case treeLeaves(keyspace: String, partition: Int)
+    /// Send the digest of every key you hold in this bucket of the partition.
+    case bucketDigests(keyspace: String, partition: Int, bucket: Int)
 }
 
 /// A client's put (value non-nil) or delete, as the node that received it saw it.
@@ -76,6 +80,9 @@ public enum PeerReply: Sendable, Equatable {
     case object(ReplicaObject?)
     case written(WriteOutcome)
     case pong
+    case leaves([UInt64])
+    /// Storage keys (`keyspace 0x00 key`) to object digests.
+    case digests([[UInt8]: UInt64])
     /// The request failed on the peer; `error` says why, as it would to a client.
     case failed(code: String, detail: String, required: Int?, answered: Int?)
 

@@ -32,7 +32,9 @@ public final class Node: Sendable {
     private let clock = Mutex(HybridLogicalClock())
     /// Keyspaces by name.
     private let catalog: Mutex<[String: Keyspace]>
-    private let ringState: Mutex<Ring>
+    private let ringState: SharedRing
+    /// Hash trees of the partition replicas this node holds, and their exchanges.
+    let antiEntropy: AntiEntropy
     /// Names whose creation is being made durable: a second creation waits for none of
     /// them and gets a conflict instead of racing the first.
     private let creating = Mutex<Set<String>>([])
@@ -44,7 +46,8 @@ public final class Node: Sendable {
     public init(
         id: NodeID, storage: any ReplicaStorage, ring: Ring? = nil, limits: Limits = .default, logger: Logger,
         environment: NodeEnvironment, defaultTimeoutMillis: UInt32 = 5000, hintStorage: (any ReplicaStorage)? = nil,
-        handoff settings: HandoffSettings = HandoffSettings()
+        handoff settings: HandoffSettings = HandoffSettings(),
+        antiEntropy antiEntropySettings: AntiEntropySettings = AntiEntropySettings()
     ) throws(RingstoreError) {
         handoff = hintStorage.map { HintedHandoff(storage: $0, settings: settings) }
         self.id = id
@@ -53,7 +56,6 @@ public final class Node: Sendable {
         self.logger = logger
         self.environment = environment
         self.defaultTimeoutMillis = defaultTimeoutMillis
-        objects = ReplicaStore(storage: storage)
         var loaded: [String: Keyspace] = [:]
         for storageKey in storage.keys(withPrefix: StorageKey.catalogPrefix) {
             guard let value = try storage.read(storageKey) else { continue }
@@ -71,13 +73,23 @@ public final class Node: Sendable {
         } else {
             initialRing = try Ring(nodes: [id])
         }
-        ringState = Mutex(initialRing)
+        let sharedRing = SharedRing(initialRing)
+        let antiEntropy = AntiEntropy(settings: antiEntropySettings)
+        ringState = sharedRing
+        self.antiEntropy = antiEntropy
+        objects = ReplicaStore(storage: storage) { key, old, new in
+            antiEntropy.changed(key, from: old, to: new, ring: sharedRing.value)
+        }
+        antiEntropy.rebuild(from: objects, ring: initialRing)
         if let ring { persist(StorageKey.ring, RingCodec.encode(ring)) }
         scheduleHintReplay()
+        scheduleAntiEntropy()
     }
 
     /// Ends the node's background work; requests in flight finish on their own.
     public func stop() { stopped.store(true, ordering: .relaxed) }
+
+    var isStopped: Bool { stopped.load(ordering: .relaxed) }
 
     /// Hints this node keeps, per owner, as counted at the last replay round.
     public var hintBacklog: [NodeID: Int] { handoff?.backlog ?? [:] }
@@ -93,20 +105,20 @@ public final class Node: Sendable {
 
     /// Whether the node knows a ring given by a cluster (passed in, installed, or cached),
     /// rather than the ring of its own it starts with.
-    public var hasClusterRing: Bool { ringState.withLock { $0.nodes != [id] } }
+    public var hasClusterRing: Bool { ringState.value.nodes != [id] }
 
     /// The ring this node routes by.
-    public var ring: Ring { ringState.withLock { $0 } }
+    public var ring: Ring { ringState.value }
 
     public var nodeCount: Int { ring.nodes.count }
 
     /// Replaces the ring (a cluster's metadata changed) and caches it in storage.
     public func install(ring: Ring) {
-        let changed = ringState.withLock { state in
-            defer { state = ring }
-            return state != ring
+        let changed = ringState.replace(with: ring)
+        if changed {
+            persist(StorageKey.ring, RingCodec.encode(ring))
+            antiEntropy.rebuild(from: objects, ring: ring)
         }
-        if changed { persist(StorageKey.ring, RingCodec.encode(ring)) }
     }
 
     // MARK: Keyspaces
@@ -240,6 +252,23 @@ public final class Node: Sendable {
         let logger = logger
         objects.storage.write(key, value) { error in
             if let error { logger.error("caching cluster metadata failed", metadata: ["error": "\(error)"]) }
+        }
+    }
+}
+
+/// The ring a node routes by, shared with its store's change observer.
+final class SharedRing: Sendable {
+    private let ring: Mutex<Ring>
+
+    init(_ ring: Ring) { self.ring = Mutex(ring) }
+
+    var value: Ring { ring.withLock { $0 } }
+
+    /// Installs `new`; returns whether it differs from the ring it replaced.
+    func replace(with new: Ring) -> Bool {
+        ring.withLock { ring in
+            defer { ring = new }
+            return ring != new
         }
     }
 }

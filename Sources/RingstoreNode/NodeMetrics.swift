@@ -1,4 +1,5 @@
 import CoreMetrics
+import Replication
 import RingstoreCore
 
 /// What a node counts about the requests it coordinates, exported by the server for
@@ -13,6 +14,9 @@ public struct NodeMetrics: Sendable {
     let hintsStored: Counter
     let hintsReplayed: Counter
     let hintBytesReplayed: Counter
+    let antiEntropyRepairs: Counter
+    private let exchangesConverged: Counter
+    private let exchangesUnconverged: Counter
     private let factory: any MetricsFactory
 
     public init(factory: any MetricsFactory) {
@@ -28,7 +32,15 @@ public struct NodeMetrics: Sendable {
         hintsStored = counter("ringstore_hints_stored_total")
         hintsReplayed = counter("ringstore_hints_replayed_total")
         hintBytesReplayed = counter("ringstore_hint_bytes_replayed_total")
+        antiEntropyRepairs = counter("ringstore_anti_entropy_repaired_keys_total")
+        exchangesConverged = counter("ringstore_anti_entropy_exchanges_total", [("outcome", "converged")])
+        exchangesUnconverged = counter("ringstore_anti_entropy_exchanges_total", [("outcome", "unconverged")])
         self.factory = factory
+    }
+
+    /// The counter of anti-entropy exchanges that ended like `outcome`.
+    func antiEntropyExchanges(_ outcome: AntiEntropyExchange.Outcome) -> Counter {
+        outcome.converged ? exchangesConverged : exchangesUnconverged
     }
 
     /// Hints this node keeps for `owner` (keys, each merged over all writes it missed).

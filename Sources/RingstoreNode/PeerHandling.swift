@@ -47,6 +47,18 @@ extension Node {
             } catch {
                 reply(PeerReply(error))
             }
+        case .treeLeaves(let keyspace, let partition):
+            do throws(RingstoreError) {
+                reply(try answerAntiEntropy(keyspace: keyspace, partition: partition, bucket: nil))
+            } catch {
+                reply(PeerReply(error))
+            }
+        case .bucketDigests(let keyspace, let partition, let bucket):
+            do throws(RingstoreError) {
+                reply(try answerAntiEntropy(keyspace: keyspace, partition: partition, bucket: bucket))
+            } catch {
+                reply(PeerReply(error))
+            }
         case .ping:
             reply(.pong)
         case .coordinateWrite(let write):

@@ -14,8 +14,8 @@ public struct ReadOutcome: Sendable, Equatable {
 extension Node {
     public typealias ReadCompletion = @Sendable (Result<ReadOutcome, RingstoreError>) -> Void
 
-    /// Coordinates a client's read: asks every owner, answers once the level's count of
-    /// them answered with the merge of their objects, then repairs the owners whose
+    /// Coordinates a client's read: asks every owner (itself first when it is one),
+    /// answers once the level's count of them answered with the merge of their objects, then repairs the owners whose
     /// answer lacked part of what the others had (read repair, after the answer).
     public func read(
         keyspace name: String, key: [UInt8], level: ConsistencyLevel?, timeoutMillis: UInt32,
@@ -30,7 +30,11 @@ extension Node {
             completion(.failure(error))
             return
         }
-        let run = MachineRun(QuorumRead(replicas: placement.owners, required: required))
+        // The coordinator's own copy first: it is read synchronously while the machine
+        // starts, so a read at r=1 on an owner is answered from its own copy.
+        let replicas =
+            placement.owners.contains(id) ? [id] + placement.owners.filter { $0 != id } : placement.owners
+        let run = MachineRun(QuorumRead(replicas: replicas, required: required))
         let coordinator = id
         run.onAction = { [self] action in
             switch action {

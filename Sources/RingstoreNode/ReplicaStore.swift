@@ -23,8 +23,14 @@ final class ReplicaStore: Sendable {
         let lock = Mutex(())
     }
 
-    init(storage: any ReplicaStorage, stripeCount: Int = 64) {
+    /// Told of every change as it is queued (under the key's stripe, so one key's changes
+    /// arrive in order): the key, the object before and after (nil: absent).
+    typealias ChangeObserver = @Sendable ([UInt8], ReplicaObject?, ReplicaObject?) -> Void
+    private let onChange: ChangeObserver?
+
+    init(storage: any ReplicaStorage, stripeCount: Int = 64, onChange: ChangeObserver? = nil) {
         self.storage = storage
+        self.onChange = onChange
         stripes = (0..<stripeCount).map { _ in Stripe() }
     }
 
@@ -59,7 +65,7 @@ final class ReplicaStore: Sendable {
                 }
                 return (result, !waiting)
             }
-            store(key, next, durable: durable)
+            store(key, from: current, to: next, durable: durable)
             return (result, false)
         }
         if durableNow { durable(nil) }
@@ -75,14 +81,18 @@ final class ReplicaStore: Sendable {
         let stripe = stripes[Int(StableHash.xxHash64(key) % UInt64(stripes.count))]
         return stripe.lock.withLock { _ in
             guard inFlight.withLock({ $0[key] == nil }), (try? object(key)) == expected else { return false }
-            store(key, nil, durable: durable)
+            store(key, from: expected, to: nil, durable: durable)
             return true
         }
     }
 
     /// Queues `next` (nil: a removal) behind the key's writes in flight; the caller holds
     /// the key's stripe.
-    private func store(_ key: [UInt8], _ next: ReplicaObject?, durable: @escaping @Sendable (RingstoreError?) -> Void) {
+    private func store(
+        _ key: [UInt8], from current: ReplicaObject?, to next: ReplicaObject?,
+        durable: @escaping @Sendable (RingstoreError?) -> Void
+    ) {
+        onChange?(key, current, next)
         inFlight.withLock { pending in
             if pending[key] == nil {
                 pending[key] = InFlight(object: next, writes: 1)

@@ -83,7 +83,7 @@ public struct NodeServer: Sendable {
             node = try Node(
                 id: NodeID(configuration.nodeID), storage: storage, ring: nil, limits: configuration.limits,
                 logger: logger, environment: environment, hintStorage: hintStore.map { LogStoreStorage($0) },
-                handoff: configuration.handoff)
+                handoff: configuration.handoff, antiEntropy: configuration.antiEntropy)
             let member = ClusterMembership(
                 etcd: try EtcdClient(endpoint: endpoint), metadata: try ClusterMetadata(cluster: configuration.cluster),
                 node: node, peers: peers,

@@ -340,11 +340,29 @@ struct Router: Sendable {
             /// Hints this node keeps for the member, to hand over once it is reachable.
             var hints: Int
         }
+        /// One partition replica this node holds, and when it last converged with its peer.
+        struct Convergence: Encodable {
+            var keyspace: String
+            var partition: Int
+            /// Milliseconds since the last exchange that left both replicas equal; absent if none did.
+            var convergedMillisAgo: UInt64?
+
+            enum CodingKeys: String, CodingKey {
+                case keyspace, partition
+                case convergedMillisAgo = "converged_ms_ago"
+            }
+        }
         var node: String
         var cluster: String?
         var partitions: Int
         var nodes: [Member]
         var keyspaces: [String]
+        var antiEntropy: [Convergence]
+
+        enum CodingKeys: String, CodingKey {
+            case node, cluster, partitions, nodes, keyspaces
+            case antiEntropy = "anti_entropy"
+        }
     }
 
     private func clusterView() -> ClusterView {
@@ -361,7 +379,18 @@ struct Router: Sendable {
                     id: id.name, alive: alive.contains(id), primaries: primaries[id] ?? 0, phi: phi,
                     suspected: phi.map { $0 > FailureDetector.defaultThreshold }, hints: hints[id] ?? 0)
             },
-            keyspaces: node.keyspaces().map(\.name.name))
+            keyspaces: node.keyspaces().map(\.name.name), antiEntropy: convergence())
+    }
+
+    private func convergence() -> [ClusterView.Convergence] {
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let (converged, never) = node.antiEntropyStatus
+        let replicas = (Array(converged.keys) + never).sorted()
+        return replicas.map { replica in
+            .init(
+                keyspace: replica.keyspace, partition: replica.partition,
+                convergedMillisAgo: converged[replica].map { now > $0 ? now - $0 : 0 })
+        }
     }
 
     // MARK: Keyspaces

@@ -27,6 +27,9 @@ public struct ServerConfiguration: Sendable, Codable {
     /// Hint replay: average bytes per second, and hints in flight at most.
     public var hintReplayBytesPerSecond: Int = 1 << 20
     public var hintReplayInFlight: Int = 8
+    /// Anti-entropy: one exchange per interval, repairs per second at most; 0 turns it off.
+    public var antiEntropyIntervalMillis: Int = 1000
+    public var antiEntropyKeysPerSecond: Int = 100
 
     public init() {}
 
@@ -66,12 +69,22 @@ public struct ServerConfiguration: Sendable, Codable {
         if !(1...10_000).contains(limits.siblingsMax) { found.append("sibling limit must be 1 to 10000") }
         if hintReplayBytesPerSecond < 1 { found.append("hint replay rate must be at least 1 byte/s") }
         if !(1...1024).contains(hintReplayInFlight) { found.append("hints in flight must be 1 to 1024") }
+        if !(0...3_600_000).contains(antiEntropyIntervalMillis) {
+            found.append("anti-entropy interval must be 0 (off) to 3600000 ms")
+        }
+        if antiEntropyKeysPerSecond < 1 { found.append("anti-entropy repairs must be at least 1 key/s") }
         if dataDirectory.isEmpty { found.append("data directory must not be empty") }
         return found
     }
 
     var handoff: HandoffSettings {
         HandoffSettings(bytesPerSecond: hintReplayBytesPerSecond, inFlightMax: hintReplayInFlight)
+    }
+
+    var antiEntropy: AntiEntropySettings {
+        AntiEntropySettings(
+            intervalMillis: UInt32(max(1, antiEntropyIntervalMillis)), keysPerSecond: antiEntropyKeysPerSecond,
+            enabled: antiEntropyIntervalMillis > 0)
     }
 
     /// The hint log: the data store's sync policy and compression, smaller segments.

@@ -108,7 +108,8 @@ public final class ClusterSimulation: @unchecked Sendable {
             logger: Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() }), environment: environment,
             defaultTimeoutMillis: 200, hintStorage: hintStorages[id]!,
             handoff: HandoffSettings(
-                bytesPerSecond: 20_000, inFlightMax: 4, intervalMillis: 20, timeoutMillis: 200, backoffMaxMillis: 200))
+                bytesPerSecond: 20_000, inFlightMax: 4, intervalMillis: 20, timeoutMillis: 200, backoffMaxMillis: 200),
+            antiEntropy: AntiEntropySettings(intervalMillis: 25, keysPerSecond: 2000, timeoutMillis: 200))
         node.install(keyspaces: [keyspace])
         network.nodes[id] = node
     }

@@ -11,7 +11,9 @@ extension ClusterSimulation {
     /// - with strict quorums (R + W > N, not sloppy), every read that started after a
     ///   write was acknowledged sees it, by the same rules (read-your-writes);
     /// - after the heal every hint was handed over to its owner and deleted: every owner
-    ///   that a fallback stood in for has the write before any read repairs it.
+    ///   that a fallback stood in for has the write before any read repairs it;
+    /// - after the heal, before any read, anti-entropy made every owner of every key hold
+    ///   the same object (replicas converge for keys nobody reads).
     public func check() -> [String] {
         var problems: [String] = []
         let n = options.replicationFactor
@@ -29,6 +31,12 @@ extension ClusterSimulation {
                 if let missing = missing(write, from: copiesBeforeRepair[write.key]?[owner] ?? nil) {
                     problems.append("\(write.key): hinted owner \(owner) after handoff \(missing)")
                 }
+            }
+        }
+        for (key, copies) in copiesBeforeRepair.sorted(by: { $0.key < $1.key }) {
+            let distinct = Set(copies.values.map { $0?.encoded() })
+            if distinct.count > 1 {
+                problems.append("\(key): owners differ after the heal, before any read: anti-entropy did not converge")
             }
         }
         for (node, count) in hintsLeft.sorted(by: { $0.key < $1.key }) where count > 0 {

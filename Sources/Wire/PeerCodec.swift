@@ -13,10 +13,14 @@ public enum PeerCodec {
         case coordinateWrite = 0x03
         case ping = 0x04
         case hint = 0x05
+        case treeLeaves = 0x06
+        case bucketDigests = 0x07
         case merged = 0x81
         case object = 0x82
         case written = 0x83
         case pong = 0x84
+        case leaves = 0x85
+        case digests = 0x86
         case failed = 0x8F
     }
 
@@ -47,6 +51,15 @@ public enum PeerCodec {
             writeAddress(&w, keyspace, key)
             w.writeShortBlob(Array(owner.name.utf8))
             writeLongBlob(&w, object.encoded())
+        case .treeLeaves(let keyspace, let partition):
+            kind = .treeLeaves
+            w.writeShortBlob(Array(keyspace.utf8.prefix(Int(UInt16.max))))
+            w.write(UInt32(clamping: partition))
+        case .bucketDigests(let keyspace, let partition, let bucket):
+            kind = .bucketDigests
+            w.writeShortBlob(Array(keyspace.utf8.prefix(Int(UInt16.max))))
+            w.write(UInt32(clamping: partition))
+            w.write(UInt16(clamping: bucket))
         case .ping:
             return Frame(kind: Kind.ping.rawValue, requestID: id, payload: [])
         }
@@ -56,6 +69,18 @@ public enum PeerCodec {
     public static func request(_ frame: Frame) -> PeerRequest? {
         if frame.kind == Kind.ping.rawValue { return frame.payload.isEmpty ? .ping : nil }
         var r = ByteReader(frame.payload)
+        if frame.kind == Kind.treeLeaves.rawValue || frame.kind == Kind.bucketDigests.rawValue {
+            guard let keyspace = r.readShortBlob(), let partition: UInt32 = r.read() else { return nil }
+            let name = String(decoding: keyspace, as: UTF8.self)
+            let request: PeerRequest
+            if frame.kind == Kind.treeLeaves.rawValue {
+                request = .treeLeaves(keyspace: name, partition: Int(partition))
+            } else {
+                guard let bucket: UInt16 = r.read() else { return nil }
+                request = .bucketDigests(keyspace: name, partition: Int(partition), bucket: Int(bucket))
+            }
+            return r.remaining == 0 ? request : nil
+        }
         guard let kind = Kind(rawValue: frame.kind), let (keyspace, key) = readAddress(&r) else { return nil }
         let request: PeerRequest
         switch kind {
@@ -112,6 +137,17 @@ public enum PeerCodec {
             kind = .merged
         case .pong:
             kind = .pong
+        case .leaves(let leaves):
+            kind = .leaves
+            w.write(UInt16(clamping: leaves.count))
+            for leaf in leaves.prefix(Int(UInt16.max)) { w.write(leaf) }
+        case .digests(let digests):
+            kind = .digests
+            w.write(UInt32(clamping: digests.count))
+            for (key, digest) in digests.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                w.writeShortBlob(Array(key.prefix(Int(UInt16.max))))
+                w.write(digest)
+            }
         case .object(let object):
             kind = .object
             w.write(object == nil ? UInt8(0) : 1)
@@ -145,6 +181,23 @@ public enum PeerCodec {
             reply = .merged
         case .pong:
             reply = .pong
+        case .leaves:
+            guard let count: UInt16 = r.read(), r.remaining == Int(count) * 8 else { return nil }
+            var leaves: [UInt64] = []
+            leaves.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                guard let leaf: UInt64 = r.read() else { return nil }
+                leaves.append(leaf)
+            }
+            reply = .leaves(leaves)
+        case .digests:
+            guard let count: UInt32 = r.read(), Int(count) <= r.remaining / 10 else { return nil }
+            var digests: [[UInt8]: UInt64] = [:]
+            for _ in 0..<count {
+                guard let key = r.readShortBlob(), let digest: UInt64 = r.read() else { return nil }
+                digests[key] = digest
+            }
+            reply = .digests(digests)
         case .object:
             guard let present: UInt8 = r.read(), present <= 1 else { return nil }
             if present == 0 {

@@ -86,6 +86,8 @@ struct ClusterCommand: AsyncParsableCommand {
             var phis: [String: Double] = [:]
             /// hints[keeper][owner]
             var hints: [String: [String: Int]] = [:]
+            /// Per node: partition replicas held, how many ever converged, the oldest convergence.
+            var antiEntropy: [String: (held: Int, converged: Int, oldestMillisAgo: Int?)] = [:]
         }
 
         static func views(_ registered: [String: ClusterMetadata.Registration]) async -> Views {
@@ -102,6 +104,9 @@ struct ClusterCommand: AsyncParsableCommand {
                     if let count = node["hints"] as? Int, count > 0 { views.hints[id, default: [:]][name] = count }
                 }
                 if views.viewer == nil { views.viewer = id }
+                let replicas = view["anti_entropy"] as? [[String: Any]] ?? []
+                let ages = replicas.compactMap { $0["converged_ms_ago"] as? Int }
+                views.antiEntropy[id] = (replicas.count, ages.count, ages.max())
             }
             return views
         }
@@ -157,6 +162,13 @@ struct ClusterCommand: AsyncParsableCommand {
                 print(
                     node.name.padding(toLength: 12, withPad: " ", startingAt: 0) + state + "  " + count + http + peer
                         + hints + phi)
+            }
+            print("anti-entropy (partition replicas that converged with their peer):")
+            for (id, summary) in views.antiEntropy.sorted(by: { $0.key < $1.key }) {
+                let oldest = summary.oldestMillisAgo.map {
+                    String(format: ", the oldest %.1f s ago", Double($0) / 1000)
+                }
+                print("  \(id): \(summary.converged)/\(summary.held)\(oldest ?? "")")
             }
             let keyspaces = keyspaceEntries.compactMap { ClusterMetadata.decode(Keyspace.self, $0.value) }
             print("keyspaces: \(keyspaces.isEmpty ? "none" : "")")

@@ -54,6 +54,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Hint replay: hints sent and not yet acknowledged, at most.")
     var hintReplayInFlight: Int = 8
 
+    @Option(help: "Anti-entropy: milliseconds between exchanges (one partition with one peer each); 0 turns it off.")
+    var antiEntropyIntervalMs: Int = 1000
+
+    @Option(help: "Anti-entropy: keys repaired per second at most.")
+    var antiEntropyKeysPerSecond: Int = 100
+
     @Flag(help: "Store values uncompressed.")
     var noCompression = false
 
@@ -97,6 +103,8 @@ struct Serve: AsyncParsableCommand {
         config.compression = !noCompression
         config.hintReplayBytesPerSecond = hintReplayBytesPerSecond
         config.hintReplayInFlight = hintReplayInFlight
+        config.antiEntropyIntervalMillis = antiEntropyIntervalMs
+        config.antiEntropyKeysPerSecond = antiEntropyKeysPerSecond
         let problems = config.problems()
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
 

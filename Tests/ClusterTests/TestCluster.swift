@@ -16,9 +16,12 @@ final class TestCluster: @unchecked Sendable {
     let root: String
     let members: [Member]
     var nodes: [NodeProcess] = []
+    /// More `ringstore serve` options for every member.
+    let extraArguments: [String]
 
     /// Starts etcd, writes a ring of `count` nodes (`n1`...) and starts them all.
-    init(nodes count: Int) async throws {
+    init(nodes count: Int, extraArguments: [String] = []) async throws {
+        self.extraArguments = extraArguments
         let etcd = try EtcdProcess()
         let root = "/tmp/ringstore-cluster-test-\(UInt64.random(in: 0...UInt64.max))"
         self.etcd = etcd
@@ -49,7 +52,7 @@ final class TestCluster: @unchecked Sendable {
             extraArguments: [
                 "--node-id", member.id, "--peer", "127.0.0.1:\(member.peer)", "--etcd", etcd.endpoint,
                 "--cluster", "test",
-            ])
+            ] + extraArguments)
         if index < nodes.count { nodes[index] = node }
         return node
     }

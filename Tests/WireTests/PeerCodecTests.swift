@@ -34,6 +34,8 @@ import Wire
                 keyspace: "a", key: [7], value: [], contentType: nil, context: nil, level: .one, timeoutMillis: 1,
                 sloppy: false)),
         .hint(owner: NodeID("n3"), keyspace: "default", key: [9, 0], object: object),
+        .treeLeaves(keyspace: "default", partition: 63),
+        .bucketDigests(keyspace: "users", partition: 0, bucket: 255),
     ]
 
     static let replies: [PeerReply] = [
@@ -48,6 +50,8 @@ import Wire
                 version: StoredVersion(timestamp: .zero, node: NodeID("n1")), context: .empty,
                 acknowledged: [NodeID("n1"), NodeID("n4")], required: 2, coordinator: NodeID("n1"),
                 hinted: [NodeID("n2")])),
+        .leaves([]), .leaves([1, 2, UInt64.max]),
+        .digests([:]), .digests([[0, 1]: 7, Array("users".utf8) + [0, 9]: UInt64.max]),
         .failed(code: "unavailable", detail: "no", required: 3, answered: 0),
         .failed(code: "invalid-key", detail: "bad", required: nil, answered: nil),
     ]

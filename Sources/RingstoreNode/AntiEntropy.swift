@@ -1,0 +1,134 @@
+import Replication
+import RingstoreCore
+import Synchronization
+
+/// How a node runs anti-entropy.
+public struct AntiEntropySettings: Sendable {
+    /// One exchange (one partition replica with one peer) starts per interval at most.
+    public var intervalMillis: UInt32
+    /// Keys repaired per second at most (each costs a read and a merge on both sides).
+    public var keysPerSecond: Int
+    /// How long each request of an exchange waits for the peer.
+    public var timeoutMillis: UInt32
+    public var enabled: Bool
+
+    public init(
+        intervalMillis: UInt32 = 1000, keysPerSecond: Int = 100, timeoutMillis: UInt32 = 5000, enabled: Bool = true
+    ) {
+        self.intervalMillis = intervalMillis
+        self.keysPerSecond = keysPerSecond
+        self.timeoutMillis = timeoutMillis
+        self.enabled = enabled
+    }
+}
+
+/// One partition replica of one keyspace: what a hash tree covers.
+public struct PartitionReplica: Hashable, Sendable, Comparable {
+    public var keyspace: String
+    public var partition: Int
+
+    public static func < (a: PartitionReplica, b: PartitionReplica) -> Bool {
+        (a.keyspace, a.partition) < (b.keyspace, b.partition)
+    }
+}
+
+/// A node's anti-entropy state (DESIGN section 4): a hash tree per partition replica it
+/// holds, kept current on every change of a stored object, when each last converged
+/// with its peer, and which exchange runs. The exchanges themselves are
+/// `AntiEntropyExchange` machines that `Node` drives.
+final class AntiEntropy: Sendable {
+    let settings: AntiEntropySettings
+    private let trees = Mutex<[PartitionReplica: HashTree]>([:])
+    /// Wall millis of the last exchange that found (or left) the two replicas equal.
+    private let lastConverged = Mutex<[PartitionReplica: UInt64]>([:])
+    private let cursor = Mutex(0)
+    private let running = Atomic<Bool>(false)
+    private let pacer: Mutex<Pacer>
+
+    init(settings: AntiEntropySettings) {
+        self.settings = settings
+        pacer = Mutex(Pacer(perSecond: max(1, settings.keysPerSecond)))
+    }
+
+    /// The partition replica and ring position of a data key; nil for node metadata.
+    static func locate(_ storageKey: [UInt8], ring: Ring) -> (PartitionReplica, position: UInt64)? {
+        guard storageKey.first != 0x01, let separator = storageKey.firstIndex(of: 0) else { return nil }
+        let position = StableHash.xxHash64(storageKey)
+        let keyspace = String(decoding: storageKey[..<separator], as: UTF8.self)
+        return (PartitionReplica(keyspace: keyspace, partition: ring.partition(ofPosition: position).index), position)
+    }
+
+    /// A stored object changed (the store's observer).
+    func changed(_ storageKey: [UInt8], from old: ReplicaObject?, to new: ReplicaObject?, ring: Ring) {
+        guard let (replica, position) = Self.locate(storageKey, ring: ring) else { return }
+        let oldDigest = old.map(HashTree.digest)
+        let newDigest = new.map(HashTree.digest)
+        trees.withLock { $0[replica, default: HashTree()].update(position: position, old: oldDigest, new: newDigest) }
+    }
+
+    /// Builds every tree anew from what `objects` holds (at start, and when the ring changed).
+    func rebuild(from objects: ReplicaStore, ring: Ring) {
+        var fresh: [PartitionReplica: HashTree] = [:]
+        for storageKey in objects.storage.keys(withPrefix: []) {
+            guard let (replica, position) = Self.locate(storageKey, ring: ring),
+                let object = try? objects.object(storageKey)
+            else { continue }
+            fresh[replica, default: HashTree()].update(position: position, old: nil, new: HashTree.digest(object))
+        }
+        trees.withLock { $0 = fresh }
+    }
+
+    func tree(_ replica: PartitionReplica) -> HashTree { trees.withLock { $0[replica] ?? HashTree() } }
+
+    /// The digest of every key of one bucket of a partition replica, read from the store;
+    /// the bucket's leaf is set from them, which corrects a leaf that a concurrent
+    /// rebuild left stale.
+    func digests(_ replica: PartitionReplica, bucket: Int, objects: ReplicaStore, ring: Ring) -> [[UInt8]: UInt64] {
+        var digests: [[UInt8]: UInt64] = [:]
+        var leaf = HashTree()
+        for storageKey in objects.storage.keys(withPrefix: Array(replica.keyspace.utf8) + [0]) {
+            let position = StableHash.xxHash64(storageKey)
+            guard HashTree.bucket(ofPosition: position) == bucket,
+                ring.partition(ofPosition: position).index == replica.partition,
+                let object = try? objects.object(storageKey)
+            else { continue }
+            let digest = HashTree.digest(object)
+            digests[storageKey] = digest
+            leaf.update(position: position, old: nil, new: digest)
+        }
+        trees.withLock { trees in
+            var tree = trees[replica] ?? HashTree()
+            tree.setLeaf(bucket, leaf.leaves[bucket])
+            trees[replica] = tree
+        }
+        return digests
+    }
+
+    /// Claims the right to run the next exchange; false while one runs.
+    func tryStart() -> Bool {
+        running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+    }
+
+    func finished(_ replica: PartitionReplica, converged: Bool, now: UInt64) {
+        if converged { lastConverged.withLock { $0[replica] = now } }
+        release()
+    }
+
+    /// Gives up the right `tryStart` claimed without running an exchange.
+    func release() { running.store(false, ordering: .releasing) }
+
+    /// The next of `candidates` in turn.
+    func next<T>(of candidates: [T]) -> T? {
+        guard !candidates.isEmpty else { return nil }
+        let turn = cursor.withLock { cursor in
+            defer { cursor += 1 }
+            return cursor
+        }
+        return candidates[turn % candidates.count]
+    }
+
+    /// How long to wait before the next repair starts.
+    func repairDelay(now: UInt64) -> UInt64 { pacer.withLock { $0.reserve(now: now) } }
+
+    var convergence: [PartitionReplica: UInt64] { lastConverged.withLock { $0 } }
+}
