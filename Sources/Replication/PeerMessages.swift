@@ -20,6 +20,11 @@ public enum PeerRequest: Sendable, Equatable {
     case treeLeaves(keyspace: String, partition: Int)
     /// Send the digest of every key you hold in this bucket of the partition.
     case bucketDigests(keyspace: String, partition: Int, bucket: Int)
+    /// May this deleted key be purged? Send your object of it (if you own it) and whether
+    /// you keep a hint for it.
+    case tombstoneCheck(keyspace: String, key: [UInt8])
+    /// Remove the key if your object of it is still `object` (its tombstones).
+    case purge(keyspace: String, key: [UInt8], object: ReplicaObject)
 }
 
 /// A client's put (value non-nil) or delete, as the node that received it saw it.
@@ -83,6 +88,7 @@ public enum PeerReply: Sendable, Equatable {
     case leaves([UInt64])
     /// Storage keys (`keyspace 0x00 key`) to object digests.
     case digests([[UInt8]: UInt64])
+    case tombstoneState(object: ReplicaObject?, keepsHint: Bool)
     /// The request failed on the peer; `error` says why, as it would to a client.
     case failed(code: String, detail: String, required: Int?, answered: Int?)
 

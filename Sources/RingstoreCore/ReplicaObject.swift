@@ -53,15 +53,16 @@ public struct ReplicaObject: Hashable, Sendable {
     public var context: CausalContext { CausalContext(clock: clock) }
 
     /// The write a replica coordinating a client's put or delete applies: a new sibling
-    /// with a dot minted by `replica`. For `vv` it replaces the siblings `context`
-    /// covers and keeps the others; for `lww` it replaces the value if it is newer.
+    /// with a dot minted by `replica`, its counter above `counterFloor` too. For `vv` it
+    /// replaces the siblings `context` covers and keeps the others; for `lww` it replaces
+    /// the value if it is newer.
     public func updated(
         value: [UInt8]?, contentType: String?, timestamp: HybridTimestamp, context: VersionVector,
-        replica: NodeID
+        replica: NodeID, counterFloor: UInt64 = 0
     ) -> (object: ReplicaObject, sibling: Sibling) {
         switch policy {
         case .vv:
-            let counter = max(clock[replica], context[replica]) + 1
+            let counter = max(clock[replica], context[replica], counterFloor) + 1
             let sibling = Sibling(
                 dot: Dot(node: replica, counter: counter), timestamp: timestamp, value: value, contentType: contentType)
             var newClock = clock.merged(with: context)

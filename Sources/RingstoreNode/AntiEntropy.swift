@@ -66,13 +66,17 @@ final class AntiEntropy: Sendable {
         trees.withLock { $0[replica, default: HashTree()].update(position: position, old: oldDigest, new: newDigest) }
     }
 
-    /// Builds every tree anew from what `objects` holds (at start, and when the ring changed).
-    func rebuild(from objects: ReplicaStore, ring: Ring) {
+    /// Builds every tree anew from what `objects` holds (at start, and when the ring
+    /// changed); `visit` sees every data key's object on the way.
+    func rebuild(
+        from objects: ReplicaStore, ring: Ring, visit: ([UInt8], ReplicaObject) -> Void = { _, _ in }
+    ) {
         var fresh: [PartitionReplica: HashTree] = [:]
         for storageKey in objects.storage.keys(withPrefix: []) {
             guard let (replica, position) = Self.locate(storageKey, ring: ring),
                 let object = try? objects.object(storageKey)
             else { continue }
+            visit(storageKey, object)
             fresh[replica, default: HashTree()].update(position: position, old: nil, new: HashTree.digest(object))
         }
         trees.withLock { $0 = fresh }

@@ -19,6 +19,10 @@ public final class Node: Sendable {
     /// it can never mint one of those dots again for another value (Riak's vnode ids do
     /// the same).
     public let actor: NodeID
+    /// The highest dot counter this incarnation minted, for any key. Every new dot is
+    /// above it, so a key that was purged and written again never gets a dot it had
+    /// before: a client context from before the purge cannot cover a newer value.
+    let lastMinted = MintedCounter()
     public let limits: Limits
     let logger: Logger
     let environment: NodeEnvironment
@@ -35,6 +39,8 @@ public final class Node: Sendable {
     private let ringState: SharedRing
     /// Hash trees of the partition replicas this node holds, and their exchanges.
     let antiEntropy: AntiEntropy
+    /// Deleted keys that may be purged once their grace period passed.
+    let tombstones: TombstoneCandidates
     /// Names whose creation is being made durable: a second creation waits for none of
     /// them and gets a conflict instead of racing the first.
     private let creating = Mutex<Set<String>>([])
@@ -47,7 +53,8 @@ public final class Node: Sendable {
         id: NodeID, storage: any ReplicaStorage, ring: Ring? = nil, limits: Limits = .default, logger: Logger,
         environment: NodeEnvironment, defaultTimeoutMillis: UInt32 = 5000, hintStorage: (any ReplicaStorage)? = nil,
         handoff settings: HandoffSettings = HandoffSettings(),
-        antiEntropy antiEntropySettings: AntiEntropySettings = AntiEntropySettings()
+        antiEntropy antiEntropySettings: AntiEntropySettings = AntiEntropySettings(),
+        tombstones tombstoneSettings: TombstoneSettings = TombstoneSettings()
     ) throws(RingstoreError) {
         handoff = hintStorage.map { HintedHandoff(storage: $0, settings: settings) }
         self.id = id
@@ -75,15 +82,19 @@ public final class Node: Sendable {
         }
         let sharedRing = SharedRing(initialRing)
         let antiEntropy = AntiEntropy(settings: antiEntropySettings)
+        let tombstones = TombstoneCandidates(settings: tombstoneSettings)
         ringState = sharedRing
         self.antiEntropy = antiEntropy
+        self.tombstones = tombstones
         objects = ReplicaStore(storage: storage) { key, old, new in
             antiEntropy.changed(key, from: old, to: new, ring: sharedRing.value)
+            tombstones.changed(key, to: new)
         }
-        antiEntropy.rebuild(from: objects, ring: initialRing)
+        antiEntropy.rebuild(from: objects, ring: initialRing) { key, object in tombstones.changed(key, to: object) }
         if let ring { persist(StorageKey.ring, RingCodec.encode(ring)) }
         scheduleHintReplay()
         scheduleAntiEntropy()
+        scheduleTombstoneSweep()
     }
 
     /// Ends the node's background work; requests in flight finish on their own.
@@ -269,6 +280,23 @@ final class SharedRing: Sendable {
         ring.withLock { ring in
             defer { ring = new }
             return ring != new
+        }
+    }
+}
+
+/// The highest counter minted so far, raised from any thread.
+final class MintedCounter: Sendable {
+    private let value = Atomic<UInt64>(0)
+
+    var current: UInt64 { value.load(ordering: .relaxed) }
+
+    func max(_ counter: UInt64) {
+        var current = value.load(ordering: .relaxed)
+        while current < counter {
+            let (exchanged, original) = value.compareExchange(
+                expected: current, desired: counter, ordering: .relaxed)
+            if exchanged { return }
+            current = original
         }
     }
 }

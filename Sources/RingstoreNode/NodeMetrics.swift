@@ -15,6 +15,7 @@ public struct NodeMetrics: Sendable {
     let hintsReplayed: Counter
     let hintBytesReplayed: Counter
     let antiEntropyRepairs: Counter
+    let tombstonesPurged: Counter
     private let exchangesConverged: Counter
     private let exchangesUnconverged: Counter
     private let factory: any MetricsFactory
@@ -33,6 +34,7 @@ public struct NodeMetrics: Sendable {
         hintsReplayed = counter("ringstore_hints_replayed_total")
         hintBytesReplayed = counter("ringstore_hint_bytes_replayed_total")
         antiEntropyRepairs = counter("ringstore_anti_entropy_repaired_keys_total")
+        tombstonesPurged = counter("ringstore_tombstones_purged_total")
         exchangesConverged = counter("ringstore_anti_entropy_exchanges_total", [("outcome", "converged")])
         exchangesUnconverged = counter("ringstore_anti_entropy_exchanges_total", [("outcome", "unconverged")])
         self.factory = factory

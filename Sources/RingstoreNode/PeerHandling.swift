@@ -59,6 +59,19 @@ extension Node {
             } catch {
                 reply(PeerReply(error))
             }
+        case .tombstoneCheck(let keyspace, let key):
+            do throws(RingstoreError) {
+                reply(try answerTombstoneCheck(keyspace: keyspace, key: key))
+            } catch {
+                reply(PeerReply(error))
+            }
+        case .purge(let keyspace, let key, let object):
+            do throws(RingstoreError) {
+                purgeLocally(try placement(keyspace: keyspace, key: key).storageKey, object)
+                reply(.merged)
+            } catch {
+                reply(PeerReply(error))
+            }
         case .ping:
             reply(.pong)
         case .coordinateWrite(let write):

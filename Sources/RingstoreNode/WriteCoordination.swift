@@ -91,13 +91,14 @@ extension Node {
                 let base = current ?? ReplicaObject(policy: policy)
                 let (object, sibling) = base.updated(
                     value: request.value, contentType: request.contentType, timestamp: nextTimestamp(after: current),
-                    context: context, replica: actor)
+                    context: context, replica: actor, counterFloor: lastMinted.current)
                 if object.liveSiblings.count > limits.siblingsMax {
                     throw RingstoreError(
                         .tooManySiblings,
                         "the key would have \(object.liveSiblings.count) siblings; the limit is \(limits.siblingsMax). Read it and write with its X-Ringstore-Context to resolve them"
                     )
                 }
+                if policy == .vv { lastMinted.max(sibling.dot.counter) }
                 return (object, sibling)
             }
             if isOwner {

@@ -83,7 +83,8 @@ public struct NodeServer: Sendable {
             node = try Node(
                 id: NodeID(configuration.nodeID), storage: storage, ring: nil, limits: configuration.limits,
                 logger: logger, environment: environment, hintStorage: hintStore.map { LogStoreStorage($0) },
-                handoff: configuration.handoff, antiEntropy: configuration.antiEntropy)
+                handoff: configuration.handoff, antiEntropy: configuration.antiEntropy,
+                tombstones: configuration.tombstones)
             let member = ClusterMembership(
                 etcd: try EtcdClient(endpoint: endpoint), metadata: try ClusterMetadata(cluster: configuration.cluster),
                 node: node, peers: peers,
@@ -117,7 +118,7 @@ public struct NodeServer: Sendable {
         } else {
             node = try Node(
                 id: NodeID(configuration.nodeID), storage: storage, limits: configuration.limits, logger: logger,
-                environment: environment)
+                environment: environment, tombstones: configuration.tombstones)
             try await node.createDefaultKeyspaceIfMissing()
         }
         let creator: @Sendable (Keyspace) async throws(RingstoreError) -> Bool =

@@ -30,6 +30,8 @@ public struct ServerConfiguration: Sendable, Codable {
     /// Anti-entropy: one exchange per interval, repairs per second at most; 0 turns it off.
     public var antiEntropyIntervalMillis: Int = 1000
     public var antiEntropyKeysPerSecond: Int = 100
+    /// Deleted keys are purged this long after their delete at the soonest; 0 never purges.
+    public var tombstoneGraceMillis: Int = 600_000
 
     public init() {}
 
@@ -72,6 +74,7 @@ public struct ServerConfiguration: Sendable, Codable {
         if !(0...3_600_000).contains(antiEntropyIntervalMillis) {
             found.append("anti-entropy interval must be 0 (off) to 3600000 ms")
         }
+        if tombstoneGraceMillis < 0 { found.append("tombstone grace must be 0 (never purge) or more ms") }
         if antiEntropyKeysPerSecond < 1 { found.append("anti-entropy repairs must be at least 1 key/s") }
         if dataDirectory.isEmpty { found.append("data directory must not be empty") }
         return found
@@ -85,6 +88,10 @@ public struct ServerConfiguration: Sendable, Codable {
         AntiEntropySettings(
             intervalMillis: UInt32(max(1, antiEntropyIntervalMillis)), keysPerSecond: antiEntropyKeysPerSecond,
             enabled: antiEntropyIntervalMillis > 0)
+    }
+
+    var tombstones: TombstoneSettings {
+        TombstoneSettings(graceMillis: UInt64(max(0, tombstoneGraceMillis)), enabled: tombstoneGraceMillis > 0)
     }
 
     /// The hint log: the data store's sync policy and compression, smaller segments.

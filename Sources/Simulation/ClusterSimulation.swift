@@ -6,7 +6,9 @@ import RingstoreNode
 /// A whole leaderless cluster in one process (DESIGN section 9): real `Node`s over the
 /// simulated network, disks and clock, a workload of clients writing unique values and
 /// reading, and faults (partitions, one-way cuts, message loss and duplication, crashes
-/// with loss of unsynced writes, clock skew between nodes), all decided by one seed. After the faults heal, every
+/// with loss of unsynced writes, clock skew between nodes), all decided by one seed.
+/// Hinted handoff, anti-entropy and tombstone purging (grace 500 ms: above timeouts plus skew) run throughout.
+/// After the faults heal, every
 /// key is read at `r=all` and `check()` says whether any promise was broken.
 public final class ClusterSimulation: @unchecked Sendable {
     /// The cluster and workload of one run.
@@ -32,8 +34,12 @@ public final class ClusterSimulation: @unchecked Sendable {
     /// One acknowledged write: what the client was told, and when.
     public struct AcknowledgedWrite: Sendable {
         public var key: String
-        public var value: [UInt8]
+        /// nil for a delete.
+        public var value: [UInt8]?
         public var outcome: WriteOutcome
+        /// The context the client sent (what the write replaced).
+        public var context: VersionVector?
+        public var invokedAt: UInt64
         public var acknowledgedAt: UInt64
     }
 
@@ -70,6 +76,8 @@ public final class ClusterSimulation: @unchecked Sendable {
     /// Every context a client sent with a write, per key, whatever the write's outcome:
     /// only a write whose context covers a dot may replace that dot's value.
     public private(set) var sentContexts: [String: [VersionVector]] = [:]
+    /// When each delete of a key was invoked, whatever its outcome.
+    public private(set) var deletesInvoked: [String: [UInt64]] = [:]
     /// The context clients last read per key; most writes send it back.
     var clientContexts: [String: VersionVector] = [:]
 
@@ -109,7 +117,8 @@ public final class ClusterSimulation: @unchecked Sendable {
             defaultTimeoutMillis: 200, hintStorage: hintStorages[id]!,
             handoff: HandoffSettings(
                 bytesPerSecond: 20_000, inFlightMax: 4, intervalMillis: 20, timeoutMillis: 200, backoffMaxMillis: 200),
-            antiEntropy: AntiEntropySettings(intervalMillis: 25, keysPerSecond: 2000, timeoutMillis: 200))
+            antiEntropy: AntiEntropySettings(intervalMillis: 25, keysPerSecond: 2000, timeoutMillis: 200),
+            tombstones: TombstoneSettings(graceMillis: 500, intervalMillis: 20, timeoutMillis: 200))
         node.install(keyspaces: [keyspace])
         network.nodes[id] = node
     }
@@ -159,13 +168,15 @@ public final class ClusterSimulation: @unchecked Sendable {
                     let write = ClientWrite(
                         keyspace: "sim", key: Array(key.utf8), value: world.chance(0.1) ? nil : value,
                         contentType: nil, context: context, level: options.writeLevel, timeoutMillis: 200)
+                    let invokedAt = world.nowMillis
+                    if write.value == nil { deletesInvoked[key, default: []].append(invokedAt) }
                     node.write(write) { [self] result in
                         switch result {
                         case .success(let outcome):
                             acknowledged.append(
                                 AcknowledgedWrite(
-                                    key: key, value: write.value ?? [], outcome: outcome,
-                                    acknowledgedAt: world.nowMillis))
+                                    key: key, value: write.value, outcome: outcome, context: context,
+                                    invokedAt: invokedAt, acknowledgedAt: world.nowMillis))
                         case .failure:
                             failedWrites += 1
                         }

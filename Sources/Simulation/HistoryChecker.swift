@@ -24,6 +24,9 @@ extension ClusterSimulation {
                         problems.append("\(read.key): a read started at \(read.startedAt) \(missing)")
                     }
                 }
+                if let replaced = cameBack(read.key, in: read.object, after: read.startedAt) {
+                    problems.append("\(read.key): a read started at \(read.startedAt): \(replaced)")
+                }
             }
         }
         for write in acknowledged {
@@ -54,8 +57,26 @@ extension ClusterSimulation {
             for write in acknowledged where write.key == key {
                 if let missing = missing(write, from: final) { problems.append("\(key): the final read \(missing)") }
             }
+            if let replaced = cameBack(key, in: final, after: nil) {
+                problems.append("\(key): the final read: \(replaced)")
+            }
         }
         return problems
+    }
+
+    /// Under `vv`, a value of `object` that a write acknowledged before `time` (any time
+    /// when nil) replaced: its context covered the value's dot, so no replica may hold it
+    /// any more, purged tombstones or not. Nil when there is none.
+    func cameBack(_ key: String, in object: ReplicaObject?, after time: UInt64?) -> String? {
+        guard options.policy == .vv, let object else { return nil }
+        for sibling in object.siblings {
+            if let replacing = acknowledged.first(where: {
+                $0.key == key && $0.acknowledgedAt < (time ?? .max) && $0.context?.covers(sibling.dot) == true
+            }) {
+                return "\(sibling.dot) came back after \(replacing.outcome.version) replaced it"
+            }
+        }
+        return nil
     }
 
     /// Why `object` (what a read returned) lacks an acknowledged write, or nil when it
@@ -64,12 +85,27 @@ extension ClusterSimulation {
     /// newer one.
     func missing(_ write: AcknowledgedWrite, from object: ReplicaObject?) -> String? {
         let version = write.outcome.version
-        guard let object else { return "lost acknowledged write \(version): the key is gone" }
+        guard let object else {
+            // The key was purged: fine for a delete, or a value a delete removed: under
+            // `vv` one whose context covered it, under `lww` one that may carry a newer
+            // timestamp (invoked after the write, less the 200 ms of clock skew).
+            let laterDelete =
+                options.policy == .lww
+                && deletesInvoked[write.key, default: []].contains { $0 + 200 > write.invokedAt }
+            let dot = Dot(node: version.node, counter: write.outcome.context[version.node])
+            let covered =
+                options.policy == .vv && sentContexts[write.key, default: []].contains { $0.covers(dot) }
+            return write.value == nil || laterDelete || covered
+                ? nil : "lost acknowledged write \(version): the key is gone"
+        }
         switch options.policy {
         case .vv:
+            // A delete's tombstone may be purged; what it promised (the values it replaced
+            // stay gone) is `cameBack`'s to check.
+            guard write.value != nil else { return nil }
             let dot = Dot(node: version.node, counter: write.outcome.context[version.node])
             if let sibling = object.siblings.first(where: { $0.dot == dot }) {
-                return (sibling.value ?? []) == write.value ? nil : "found dot \(dot) with another value"
+                return sibling.value == write.value ? nil : "found dot \(dot) with another value"
             }
             return sentContexts[write.key, default: []].contains(where: { $0.covers(dot) })
                 ? nil : "lost acknowledged write \(dot); no client overwrote it"

@@ -15,12 +15,15 @@ public enum PeerCodec {
         case hint = 0x05
         case treeLeaves = 0x06
         case bucketDigests = 0x07
+        case tombstoneCheck = 0x08
+        case purge = 0x09
         case merged = 0x81
         case object = 0x82
         case written = 0x83
         case pong = 0x84
         case leaves = 0x85
         case digests = 0x86
+        case tombstoneState = 0x87
         case failed = 0x8F
     }
 
@@ -50,6 +53,13 @@ public enum PeerCodec {
             kind = .hint
             writeAddress(&w, keyspace, key)
             w.writeShortBlob(Array(owner.name.utf8))
+            writeLongBlob(&w, object.encoded())
+        case .tombstoneCheck(let keyspace, let key):
+            kind = .tombstoneCheck
+            writeAddress(&w, keyspace, key)
+        case .purge(let keyspace, let key, let object):
+            kind = .purge
+            writeAddress(&w, keyspace, key)
             writeLongBlob(&w, object.encoded())
         case .treeLeaves(let keyspace, let partition):
             kind = .treeLeaves
@@ -89,6 +99,11 @@ public enum PeerCodec {
             request = .merge(keyspace: keyspace, key: key, object: object)
         case .read:
             request = .read(keyspace: keyspace, key: key)
+        case .tombstoneCheck:
+            request = .tombstoneCheck(keyspace: keyspace, key: key)
+        case .purge:
+            guard let bytes = readLongBlob(&r), let object = ReplicaObject(decoding: bytes) else { return nil }
+            request = .purge(keyspace: keyspace, key: key, object: object)
         case .hint:
             guard let owner = r.readShortBlob(), let bytes = readLongBlob(&r),
                 let object = ReplicaObject(decoding: bytes)
@@ -150,8 +165,11 @@ public enum PeerCodec {
             }
         case .object(let object):
             kind = .object
-            w.write(object == nil ? UInt8(0) : 1)
-            if let object { writeLongBlob(&w, object.encoded()) }
+            writeOptionalObject(&w, object)
+        case .tombstoneState(let object, let keepsHint):
+            kind = .tombstoneState
+            writeOptionalObject(&w, object)
+            w.write(keepsHint ? UInt8(1) : 0)
         case .written(let outcome):
             kind = .written
             w.write(outcome.version.timestamp.physicalMillis)
@@ -199,13 +217,11 @@ public enum PeerCodec {
             }
             reply = .digests(digests)
         case .object:
-            guard let present: UInt8 = r.read(), present <= 1 else { return nil }
-            if present == 0 {
-                reply = .object(nil)
-            } else {
-                guard let bytes = readLongBlob(&r), let object = ReplicaObject(decoding: bytes) else { return nil }
-                reply = .object(object)
-            }
+            guard let object = readOptionalObject(&r) else { return nil }
+            reply = .object(object)
+        case .tombstoneState:
+            guard let object = readOptionalObject(&r), let hint: UInt8 = r.read(), hint <= 1 else { return nil }
+            reply = .tombstoneState(object: object, keepsHint: hint == 1)
         case .written:
             guard let millis: UInt64 = r.read(), let logical: UInt32 = r.read(), let node = r.readShortBlob(),
                 let context = VersionVector.read(from: &r), let acknowledged = readNames(&r)
@@ -266,5 +282,18 @@ public enum PeerCodec {
             nodes.append(NodeID(String(decoding: name, as: UTF8.self)))
         }
         return nodes
+    }
+
+    private static func writeOptionalObject(_ w: inout ByteWriter, _ object: ReplicaObject?) {
+        w.write(object == nil ? UInt8(0) : 1)
+        if let object { writeLongBlob(&w, object.encoded()) }
+    }
+
+    /// `.some(nil)` for an absent object, nil for bytes that do not decode.
+    private static func readOptionalObject(_ r: inout ByteReader) -> ReplicaObject?? {
+        guard let present: UInt8 = r.read(), present <= 1 else { return nil }
+        if present == 0 { return .some(nil) }
+        guard let bytes = readLongBlob(&r), let object = ReplicaObject(decoding: bytes) else { return nil }
+        return .some(object)
     }
 }

@@ -60,6 +60,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Anti-entropy: keys repaired per second at most.")
     var antiEntropyKeysPerSecond: Int = 100
 
+    @Option(
+        help:
+            "Deleted keys are purged (once every replica has the delete and no node keeps a hint for them) no sooner than this many ms after the delete; 0 never purges."
+    )
+    var tombstoneGraceMs: Int = 600_000
+
     @Flag(help: "Store values uncompressed.")
     var noCompression = false
 
@@ -105,6 +111,7 @@ struct Serve: AsyncParsableCommand {
         config.hintReplayInFlight = hintReplayInFlight
         config.antiEntropyIntervalMillis = antiEntropyIntervalMs
         config.antiEntropyKeysPerSecond = antiEntropyKeysPerSecond
+        config.tombstoneGraceMillis = tombstoneGraceMs
         let problems = config.problems()
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
 

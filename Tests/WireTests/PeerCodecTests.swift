@@ -36,6 +36,8 @@ import Wire
         .hint(owner: NodeID("n3"), keyspace: "default", key: [9, 0], object: object),
         .treeLeaves(keyspace: "default", partition: 63),
         .bucketDigests(keyspace: "users", partition: 0, bucket: 255),
+        .tombstoneCheck(keyspace: "users", key: [1]),
+        .purge(keyspace: "users", key: [1], object: object),
     ]
 
     static let replies: [PeerReply] = [
@@ -51,6 +53,7 @@ import Wire
                 acknowledged: [NodeID("n1"), NodeID("n4")], required: 2, coordinator: NodeID("n1"),
                 hinted: [NodeID("n2")])),
         .leaves([]), .leaves([1, 2, UInt64.max]),
+        .tombstoneState(object: nil, keepsHint: true), .tombstoneState(object: object, keepsHint: false),
         .digests([:]), .digests([[0, 1]: 7, Array("users".utf8) + [0, 9]: UInt64.max]),
         .failed(code: "unavailable", detail: "no", required: 3, answered: 0),
         .failed(code: "invalid-key", detail: "bad", required: nil, answered: nil),
