@@ -10,6 +10,9 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
 # etcd keeps a cluster's metadata; the cluster tests and deploy/local start real ones.
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+# The fault bench (deploy/netns) builds test hosts from network namespaces and nft rules.
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v nft >/dev/null 2>&1 || need+=(nftables)
 
 if ((${#need[@]})); then
     SUDO=""

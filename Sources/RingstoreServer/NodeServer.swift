@@ -72,7 +72,9 @@ public struct NodeServer: Sendable {
         let health = configuration.etcdEndpoint == nil ? nil : PeerHealth(factory: factory)
         let peers = PeerClient(group: group, health: health, logger: logger)
         let environment = NodeEnvironment(
-            wallMillis: { UInt64(Date().timeIntervalSince1970 * 1000) },
+            wallMillis: { [offset = Int64(configuration.clockOffsetMillis)] in
+                UInt64(Int64(Date().timeIntervalSince1970 * 1000) + offset)
+            },
             network: configuration.etcdEndpoint == nil ? NoPeers() : peers,
             timers: EventLoopTimers(group: group), metrics: NodeMetrics(factory: factory))
         let storage = LogStoreStorage(store)

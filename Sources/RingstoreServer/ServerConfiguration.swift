@@ -32,6 +32,8 @@ public struct ServerConfiguration: Sendable, Codable {
     public var antiEntropyKeysPerSecond: Int = 100
     /// Deleted keys are purged this long after their delete at the soonest; 0 never purges.
     public var tombstoneGraceMillis: Int = 600_000
+    /// Added to the wall clock the node stamps writes with: clock skew for fault tests.
+    public var clockOffsetMillis: Int = 0
 
     public init() {}
 
@@ -74,6 +76,7 @@ public struct ServerConfiguration: Sendable, Codable {
         if !(0...3_600_000).contains(antiEntropyIntervalMillis) {
             found.append("anti-entropy interval must be 0 (off) to 3600000 ms")
         }
+        if abs(clockOffsetMillis) > 86_400_000 { found.append("clock offset must be within a day") }
         if tombstoneGraceMillis < 0 { found.append("tombstone grace must be 0 (never purge) or more ms") }
         if antiEntropyKeysPerSecond < 1 { found.append("anti-entropy repairs must be at least 1 key/s") }
         if dataDirectory.isEmpty { found.append("data directory must not be empty") }

@@ -66,6 +66,9 @@ struct Serve: AsyncParsableCommand {
     )
     var tombstoneGraceMs: Int = 600_000
 
+    @Option(help: "Milliseconds added to this node's wall clock (clock skew, for fault tests).")
+    var clockOffsetMs: Int = 0
+
     @Flag(help: "Store values uncompressed.")
     var noCompression = false
 
@@ -112,6 +115,7 @@ struct Serve: AsyncParsableCommand {
         config.antiEntropyIntervalMillis = antiEntropyIntervalMs
         config.antiEntropyKeysPerSecond = antiEntropyKeysPerSecond
         config.tombstoneGraceMillis = tombstoneGraceMs
+        config.clockOffsetMillis = clockOffsetMs
         let problems = config.problems()
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
 
