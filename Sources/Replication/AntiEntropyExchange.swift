@@ -1,17 +1,17 @@
 import RingstoreCore
 
 /// One anti-entropy exchange between this replica of a partition and a peer replica
-/// (DESIGN section 4): compare the hash trees' leaves, then, bucket by bucket, the
-/// per-key digests of the buckets that differ, and repair every key whose digests
-/// differ (the shell reads the peer's object, merges it into its own and sends the
+/// (DESIGN section 4): compare the hash trees' leaves, then the per-key digests of the
+/// buckets that differ (`bucketsPerRequest` buckets per round trip, so each side scans
+/// its keys once per batch), and repair every key whose digests differ (the shell reads the peer's object, merges it into its own and sends the
 /// merge back, so both end with the join). Only differing buckets and keys cross the
 /// network. Events in, actions out; the shell paces the repairs.
 public struct AntiEntropyExchange: ProtocolMachine {
     public enum Event: Sendable, Equatable {
         /// Both trees, taken when the peer's arrived.
         case leaves(mine: HashTree, theirs: HashTree)
-        /// Both sides' key digests of one bucket (storage keys to object digests).
-        case bucket(Int, mine: [[UInt8]: UInt64], theirs: [[UInt8]: UInt64])
+        /// Both sides' key digests of a batch of buckets (storage keys to object digests).
+        case buckets([Int], mine: [[UInt8]: UInt64], theirs: [[UInt8]: UInt64])
         /// One key's repair ended.
         case repaired([UInt8], succeeded: Bool)
         /// The peer could not be asked (link failure, error, deadline).
@@ -20,7 +20,7 @@ public struct AntiEntropyExchange: ProtocolMachine {
 
     public enum Action: Sendable, Equatable {
         case fetchLeaves
-        case fetchBucket(Int)
+        case fetchBuckets([Int])
         case repair([UInt8])
         case finish(Outcome)
     }
@@ -43,12 +43,17 @@ public struct AntiEntropyExchange: ProtocolMachine {
         }
     }
 
+    public let bucketsPerRequest: Int
     private var buckets: [Int] = []
+    private var batch: [Int] = []
     private var pendingRepairs: Set<[UInt8]> = []
     private var outcome = Outcome(differingBuckets: 0, repairedKeys: 0, failedRepairs: 0)
     public private(set) var isFinished = false
 
-    public init() {}
+    public init(bucketsPerRequest: Int = 32) {
+        precondition(bucketsPerRequest > 0, "a batch needs a bucket")
+        self.bucketsPerRequest = bucketsPerRequest
+    }
 
     public mutating func start() -> [Action] { [.fetchLeaves] }
 
@@ -59,9 +64,9 @@ public struct AntiEntropyExchange: ProtocolMachine {
             buckets = mine.differingBuckets(from: theirs)
             outcome.differingBuckets = buckets.count
             return nextBucket()
-        case .bucket(let index, let mine, let theirs):
-            guard index == buckets.first, pendingRepairs.isEmpty else { return [] }
-            buckets.removeFirst()
+        case .buckets(let answered, let mine, let theirs):
+            guard answered == batch, !batch.isEmpty, pendingRepairs.isEmpty else { return [] }
+            batch = []
             let keys = Set(mine.keys).union(theirs.keys).filter { mine[$0] != theirs[$0] }
             pendingRepairs = keys
             if keys.isEmpty { return nextBucket() }
@@ -77,8 +82,10 @@ public struct AntiEntropyExchange: ProtocolMachine {
     }
 
     private mutating func nextBucket() -> [Action] {
-        guard let bucket = buckets.first else { return finish() }
-        return [.fetchBucket(bucket)]
+        guard !buckets.isEmpty else { return finish() }
+        batch = Array(buckets.prefix(bucketsPerRequest))
+        buckets.removeFirst(batch.count)
+        return [.fetchBuckets(batch)]
     }
 
     private mutating func finish() -> [Action] {

@@ -18,8 +18,8 @@ public enum PeerRequest: Sendable, Equatable {
     case hint(owner: NodeID, keyspace: String, key: [UInt8], object: ReplicaObject)
     /// Send the leaves of your hash tree of this partition of the keyspace (anti-entropy).
     case treeLeaves(keyspace: String, partition: Int)
-    /// Send the digest of every key you hold in this bucket of the partition.
-    case bucketDigests(keyspace: String, partition: Int, bucket: Int)
+    /// Send the digest of every key you hold in these buckets of the partition.
+    case bucketDigests(keyspace: String, partition: Int, buckets: [Int])
     /// May this deleted key be purged? Send your object of it (if you own it) and whether
     /// you keep a hint for it.
     case tombstoneCheck(keyspace: String, key: [UInt8])

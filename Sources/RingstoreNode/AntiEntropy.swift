@@ -84,25 +84,26 @@ final class AntiEntropy: Sendable {
 
     func tree(_ replica: PartitionReplica) -> HashTree { trees.withLock { $0[replica] ?? HashTree() } }
 
-    /// The digest of every key of one bucket of a partition replica, read from the store;
-    /// the bucket's leaf is set from them, which corrects a leaf that a concurrent
-    /// rebuild left stale.
-    func digests(_ replica: PartitionReplica, bucket: Int, objects: ReplicaStore, ring: Ring) -> [[UInt8]: UInt64] {
+    /// The digest of every key in `buckets` of a partition replica, read from the store in
+    /// one scan of the keyspace's keys; each bucket's leaf is set from them, which
+    /// corrects a leaf that a concurrent rebuild left stale.
+    func digests(_ replica: PartitionReplica, buckets: Set<Int>, objects: ReplicaStore, ring: Ring) -> [[UInt8]: UInt64]
+    {
         var digests: [[UInt8]: UInt64] = [:]
-        var leaf = HashTree()
+        var leaves = HashTree()
         for storageKey in objects.storage.keys(withPrefix: Array(replica.keyspace.utf8) + [0]) {
             let position = StableHash.xxHash64(storageKey)
-            guard HashTree.bucket(ofPosition: position) == bucket,
+            guard buckets.contains(HashTree.bucket(ofPosition: position)),
                 ring.partition(ofPosition: position).index == replica.partition,
                 let object = try? objects.object(storageKey)
             else { continue }
             let digest = HashTree.digest(object)
             digests[storageKey] = digest
-            leaf.update(position: position, old: nil, new: digest)
+            leaves.update(position: position, old: nil, new: digest)
         }
         trees.withLock { trees in
             var tree = trees[replica] ?? HashTree()
-            tree.setLeaf(bucket, leaf.leaves[bucket])
+            for bucket in buckets { tree.setLeaf(bucket, leaves.leaves[bucket]) }
             trees[replica] = tree
         }
         return digests

@@ -64,17 +64,17 @@ extension Node {
                     }
                     run.handle(.leaves(mine: antiEntropy.tree(replica), theirs: theirs))
                 }
-            case .fetchBucket(let bucket):
+            case .fetchBuckets(let buckets):
                 network.send(
-                    .bucketDigests(keyspace: replica.keyspace, partition: replica.partition, bucket: bucket), to: peer,
-                    timeoutMillis: timeout
+                    .bucketDigests(keyspace: replica.keyspace, partition: replica.partition, buckets: buckets),
+                    to: peer, timeoutMillis: timeout
                 ) { [self] reply in
                     guard case .success(.digests(let theirs)) = reply else {
                         run.handle(.failed("\(peer) sent no digests: \(reply)"))
                         return
                     }
-                    let mine = antiEntropy.digests(replica, bucket: bucket, objects: objects, ring: ring)
-                    run.handle(.bucket(bucket, mine: mine, theirs: theirs))
+                    let mine = antiEntropy.digests(replica, buckets: Set(buckets), objects: objects, ring: ring)
+                    run.handle(.buckets(buckets, mine: mine, theirs: theirs))
                 }
             case .repair(let storageKey):
                 let delay = antiEntropy.repairDelay(now: environment.wallMillis())
@@ -128,16 +128,24 @@ extension Node {
     }
 
     /// Answers a peer's anti-entropy request for a partition replica this node holds.
-    func answerAntiEntropy(keyspace: String, partition: Int, bucket: Int?) throws(RingstoreError) -> PeerReply {
+    func answerAntiEntropy(keyspace: String, partition: Int, buckets: [Int]?) throws(RingstoreError) -> PeerReply {
         let keyspace = try self.keyspace(named: keyspace)
         let ring = ring
-        guard (0..<ring.partitionCount).contains(partition), (bucket ?? 0) < HashTree.bucketCount,
+        guard (0..<ring.partitionCount).contains(partition),
+            (buckets ?? []).allSatisfy({ (0..<HashTree.bucketCount).contains($0) }),
             ring.owners(PartitionID(partition), replicationFactor: keyspace.replicationFactor).contains(id)
         else {
             throw RingstoreError(.invalidParameter, "\(id) holds no partition \(partition) of '\(keyspace.name)'")
         }
         let replica = PartitionReplica(keyspace: keyspace.name.name, partition: partition)
-        guard let bucket else { return .leaves(antiEntropy.tree(replica).leaves) }
-        return .digests(antiEntropy.digests(replica, bucket: bucket, objects: objects, ring: ring))
+        guard let buckets else { return .leaves(antiEntropy.tree(replica).leaves) }
+        let digests = antiEntropy.digests(replica, buckets: Set(buckets), objects: objects, ring: ring)
+        // Well inside a peer frame (2 MiB): a batch of this many keys fails the exchange.
+        let bytes = digests.keys.reduce(0) { $0 + $1.count + 10 }
+        guard bytes <= 1 << 20 else {
+            throw RingstoreError(
+                .unavailable, "the digests of \(buckets.count) buckets take \(bytes) bytes; the limit is 1 MiB")
+        }
+        return .digests(digests)
     }
 }

@@ -49,13 +49,13 @@ extension Node {
             }
         case .treeLeaves(let keyspace, let partition):
             do throws(RingstoreError) {
-                reply(try answerAntiEntropy(keyspace: keyspace, partition: partition, bucket: nil))
+                reply(try answerAntiEntropy(keyspace: keyspace, partition: partition, buckets: nil))
             } catch {
                 reply(PeerReply(error))
             }
-        case .bucketDigests(let keyspace, let partition, let bucket):
+        case .bucketDigests(let keyspace, let partition, let buckets):
             do throws(RingstoreError) {
-                reply(try answerAntiEntropy(keyspace: keyspace, partition: partition, bucket: bucket))
+                reply(try answerAntiEntropy(keyspace: keyspace, partition: partition, buckets: buckets))
             } catch {
                 reply(PeerReply(error))
             }

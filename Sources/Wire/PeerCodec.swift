@@ -65,11 +65,12 @@ public enum PeerCodec {
             kind = .treeLeaves
             w.writeShortBlob(Array(keyspace.utf8.prefix(Int(UInt16.max))))
             w.write(UInt32(clamping: partition))
-        case .bucketDigests(let keyspace, let partition, let bucket):
+        case .bucketDigests(let keyspace, let partition, let buckets):
             kind = .bucketDigests
             w.writeShortBlob(Array(keyspace.utf8.prefix(Int(UInt16.max))))
             w.write(UInt32(clamping: partition))
-            w.write(UInt16(clamping: bucket))
+            w.write(UInt16(clamping: buckets.count))
+            for bucket in buckets.prefix(Int(UInt16.max)) { w.write(UInt16(clamping: bucket)) }
         case .ping:
             return Frame(kind: Kind.ping.rawValue, requestID: id, payload: [])
         }
@@ -86,8 +87,13 @@ public enum PeerCodec {
             if frame.kind == Kind.treeLeaves.rawValue {
                 request = .treeLeaves(keyspace: name, partition: Int(partition))
             } else {
-                guard let bucket: UInt16 = r.read() else { return nil }
-                request = .bucketDigests(keyspace: name, partition: Int(partition), bucket: Int(bucket))
+                guard let count: UInt16 = r.read(), r.remaining == Int(count) * 2 else { return nil }
+                var buckets: [Int] = []
+                for _ in 0..<count {
+                    guard let bucket: UInt16 = r.read() else { return nil }
+                    buckets.append(Int(bucket))
+                }
+                request = .bucketDigests(keyspace: name, partition: Int(partition), buckets: buckets)
             }
             return r.remaining == 0 ? request : nil
         }

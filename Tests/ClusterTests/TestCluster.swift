@@ -32,10 +32,19 @@ final class TestCluster: @unchecked Sendable {
                 id: "n\($0)", http: NodeProcess.freePort(), peer: NodeProcess.freePort(), directory: "\(root)/n\($0)")
         }
         let names = members.map(\.id).joined(separator: ",")
-        try await Self.eventually("etcd answers") {
-            try EtcdProcess.ringstore([
-                "cluster", "init", "--etcd", etcd.endpoint, "--cluster", "test", "--nodes", names,
-            ]).status == 0
+        var lastAttempt = ""
+        do {
+            try await Self.eventually("etcd answers", seconds: 40) {
+                let attempt = try EtcdProcess.ringstore([
+                    "cluster", "init", "--etcd", etcd.endpoint, "--cluster", "test", "--nodes", names,
+                ])
+                lastAttempt = attempt.output
+                return attempt.status == 0
+            }
+        } catch {
+            let log = (try? String(contentsOfFile: etcd.directory + "/etcd.log", encoding: .utf8)) ?? "no log"
+            Issue.record("cluster init said: \(lastAttempt)\netcd's log ends: \(log.suffix(1500))")
+            throw error
         }
         nodes = try members.indices.map { try start($0) }
         for node in nodes { try await node.waitUntilHealthy() }
@@ -74,9 +83,9 @@ final class TestCluster: @unchecked Sendable {
 
     func stopAll() { for node in nodes { node.terminate() } }
 
-    /// Waits until `check` holds, polling for up to 20 s.
-    static func eventually(_ what: String, _ check: () async throws -> Bool) async throws {
-        let end = ContinuousClock.now + .seconds(20)
+    /// Waits until `check` holds, polling for up to `seconds`.
+    static func eventually(_ what: String, seconds: Int = 20, _ check: () async throws -> Bool) async throws {
+        let end = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < end {
             if (try? await check()) == true { return }
             try await Task.sleep(for: .milliseconds(100))

@@ -31,22 +31,24 @@ import Testing
         #expect(exchange.isFinished)
     }
 
-    @Test func onlyDifferingKeysOfDifferingBucketsAreRepaired() {
-        var exchange = AntiEntropyExchange()
+    @Test func onlyDifferingKeysOfDifferingBucketsAreRepairedInBatches() {
+        var exchange = AntiEntropyExchange(bucketsPerRequest: 2)
         _ = exchange.start()
         let mine = tree([(1, 10), (2, 20), (3, 30)])
         let theirs = tree([(1, 10), (2, 21), (4, 40)])
-        #expect(exchange.handle(.leaves(mine: mine, theirs: theirs)) == [.fetchBucket(2)])
+        #expect(exchange.handle(.leaves(mine: mine, theirs: theirs)) == [.fetchBuckets([2, 3])])
         let k2: [UInt8] = [2]
         let k3: [UInt8] = [3]
         let k4: [UInt8] = [4]
-        #expect(exchange.handle(.bucket(2, mine: [k2: 20], theirs: [k2: 21])) == [.repair(k2)])
-        #expect(exchange.handle(.repaired(k2, succeeded: true)) == [.fetchBucket(3)])
-        #expect(exchange.handle(.bucket(3, mine: [k3: 30], theirs: [:])) == [.repair(k3)])
-        #expect(exchange.handle(.repaired(k3, succeeded: false)) == [.fetchBucket(4)])
+        #expect(exchange.handle(.buckets([4], mine: [:], theirs: [:])) == [], "an answer to another batch")
+        #expect(
+            exchange.handle(.buckets([2, 3], mine: [k2: 20, k3: 30], theirs: [k2: 21]))
+                == [.repair(k2), .repair(k3)])
+        #expect(exchange.handle(.repaired(k2, succeeded: true)) == [])
+        #expect(exchange.handle(.repaired(k3, succeeded: false)) == [.fetchBuckets([4])])
         // The peer's copy changed back meanwhile: nothing to repair in this bucket.
         #expect(
-            exchange.handle(.bucket(4, mine: [k4: 40], theirs: [k4: 40]))
+            exchange.handle(.buckets([4], mine: [k4: 40], theirs: [k4: 40]))
                 == [.finish(.init(differingBuckets: 3, repairedKeys: 1, failedRepairs: 1))])
     }
 

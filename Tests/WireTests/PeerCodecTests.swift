@@ -35,7 +35,7 @@ import Wire
                 sloppy: false)),
         .hint(owner: NodeID("n3"), keyspace: "default", key: [9, 0], object: object),
         .treeLeaves(keyspace: "default", partition: 63),
-        .bucketDigests(keyspace: "users", partition: 0, bucket: 255),
+        .bucketDigests(keyspace: "users", partition: 0, buckets: [0, 7, 255]),
         .tombstoneCheck(keyspace: "users", key: [1]),
         .purge(keyspace: "users", key: [1], object: object),
     ]
