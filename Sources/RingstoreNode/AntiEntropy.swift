@@ -38,7 +38,7 @@ public struct PartitionReplica: Hashable, Sendable, Comparable {
 /// `AntiEntropyExchange` machines that `Node` drives.
 final class AntiEntropy: Sendable {
     let settings: AntiEntropySettings
-    private let trees = Mutex<[PartitionReplica: HashTree]>([:])
+    private let trees = Mutex<[PartitionReplica: ReplicaIndex]>([:])
     /// Wall millis of the last exchange that found (or left) the two replicas equal.
     private let lastConverged = Mutex<[PartitionReplica: UInt64]>([:])
     private let cursor = Mutex(0)
@@ -63,7 +63,9 @@ final class AntiEntropy: Sendable {
         guard let (replica, position) = Self.locate(storageKey, ring: ring) else { return }
         let oldDigest = old.map(HashTree.digest)
         let newDigest = new.map(HashTree.digest)
-        trees.withLock { $0[replica, default: HashTree()].update(position: position, old: oldDigest, new: newDigest) }
+        trees.withLock {
+            $0[replica, default: ReplicaIndex()].update(storageKey, position: position, old: oldDigest, new: newDigest)
+        }
     }
 
     /// Builds every tree anew from what `objects` holds (at start, and when the ring
@@ -71,40 +73,37 @@ final class AntiEntropy: Sendable {
     func rebuild(
         from objects: ReplicaStore, ring: Ring, visit: ([UInt8], ReplicaObject) -> Void = { _, _ in }
     ) {
-        var fresh: [PartitionReplica: HashTree] = [:]
+        var fresh: [PartitionReplica: ReplicaIndex] = [:]
         for storageKey in objects.storage.keys(withPrefix: []) {
             guard let (replica, position) = Self.locate(storageKey, ring: ring),
                 let object = try? objects.object(storageKey)
             else { continue }
             visit(storageKey, object)
-            fresh[replica, default: HashTree()].update(position: position, old: nil, new: HashTree.digest(object))
+            fresh[replica, default: ReplicaIndex()].update(
+                storageKey, position: position, old: nil, new: HashTree.digest(object))
         }
         trees.withLock { $0 = fresh }
     }
 
-    func tree(_ replica: PartitionReplica) -> HashTree { trees.withLock { $0[replica] ?? HashTree() } }
+    func tree(_ replica: PartitionReplica) -> HashTree { trees.withLock { $0[replica]?.tree ?? HashTree() } }
 
-    /// The digest of every key in `buckets` of a partition replica, read from the store in
-    /// one scan of the keyspace's keys; each bucket's leaf is set from them, which
-    /// corrects a leaf that a concurrent rebuild left stale.
-    func digests(_ replica: PartitionReplica, buckets: Set<Int>, objects: ReplicaStore, ring: Ring) -> [[UInt8]: UInt64]
-    {
+    /// The digest of every key in `buckets` of a partition replica, read from the store
+    /// (the index names the keys, so only those are read); each bucket's leaf is set
+    /// from them, which corrects a leaf that a concurrent rebuild left stale.
+    func digests(_ replica: PartitionReplica, buckets: Set<Int>, objects: ReplicaStore) -> [[UInt8]: UInt64] {
+        let keys = trees.withLock { trees in buckets.flatMap { trees[replica]?.keysByBucket[$0] ?? [] } }
         var digests: [[UInt8]: UInt64] = [:]
         var leaves = HashTree()
-        for storageKey in objects.storage.keys(withPrefix: Array(replica.keyspace.utf8) + [0]) {
-            let position = StableHash.xxHash64(storageKey)
-            guard buckets.contains(HashTree.bucket(ofPosition: position)),
-                ring.partition(ofPosition: position).index == replica.partition,
-                let object = try? objects.object(storageKey)
-            else { continue }
+        for storageKey in keys {
+            guard let object = try? objects.object(storageKey) else { continue }
             let digest = HashTree.digest(object)
             digests[storageKey] = digest
-            leaves.update(position: position, old: nil, new: digest)
+            leaves.update(position: StableHash.xxHash64(storageKey), old: nil, new: digest)
         }
         trees.withLock { trees in
-            var tree = trees[replica] ?? HashTree()
-            for bucket in buckets { tree.setLeaf(bucket, leaves.leaves[bucket]) }
-            trees[replica] = tree
+            var index = trees[replica] ?? ReplicaIndex()
+            for bucket in buckets { index.tree.setLeaf(bucket, leaves.leaves[bucket]) }
+            trees[replica] = index
         }
         return digests
     }
@@ -136,4 +135,21 @@ final class AntiEntropy: Sendable {
     func repairDelay(now: UInt64) -> UInt64 { pacer.withLock { $0.reserve(now: now) } }
 
     var convergence: [PartitionReplica: UInt64] { lastConverged.withLock { $0 } }
+}
+
+/// One partition replica's hash tree and the keys of each of its buckets, so that an
+/// exchange reads only the keys of the buckets it compares.
+struct ReplicaIndex {
+    var tree = HashTree()
+    var keysByBucket: [Int: Set<[UInt8]>] = [:]
+
+    mutating func update(_ storageKey: [UInt8], position: UInt64, old: UInt64?, new: UInt64?) {
+        tree.update(position: position, old: old, new: new)
+        let bucket = HashTree.bucket(ofPosition: position)
+        if new == nil {
+            keysByBucket[bucket]?.remove(storageKey)
+        } else if old == nil {
+            keysByBucket[bucket, default: []].insert(storageKey)
+        }
+    }
 }
