@@ -43,6 +43,11 @@ final class HintedHandoff: Sendable {
     private let lastBacklog = Mutex<[NodeID: Int]>([:])
     /// Owners with hints that the failure detector suspected at the last round.
     private let suspectedOwners = Mutex<Set<NodeID>>([])
+    /// Hints found at the last round and not tried since, last first: what the replay
+    /// sends next, whenever a replay finishes or a round starts.
+    private let queue = Mutex<[Candidate]>([])
+
+    typealias Candidate = (hintKey: [UInt8], owner: NodeID, keyspace: String, key: [UInt8])
 
     init(storage: any ReplicaStorage, settings: HandoffSettings) {
         hints = ReplicaStore(storage: storage)
@@ -91,12 +96,11 @@ final class HintedHandoff: Sendable {
     /// Hints per owner, as counted at the last replay round.
     var backlog: [NodeID: Int] { lastBacklog.withLock { $0 } }
 
-    /// One replay round: counts the backlog, then sends what the budget allows to owners
-    /// the failure detector does not suspect.
+    /// One replay round: counts the backlog, queues every hint for an owner the failure
+    /// detector does not suspect, and starts sending.
     func replayRound(environment: NodeEnvironment) {
-        let now = environment.wallMillis()
         var counts: [NodeID: Int] = [:]
-        var candidates: [(hintKey: [UInt8], owner: NodeID, keyspace: String, key: [UInt8])] = []
+        var candidates: [Candidate] = []
         for hintKey in hints.storage.keys(withPrefix: []) {
             guard let (owner, keyspace, key) = Self.parse(hintKey) else { continue }
             counts[owner, default: 0] += 1
@@ -115,23 +119,33 @@ final class HintedHandoff: Sendable {
             return owners.subtracting(suspected)
         }
         replay.withLock { replay in for owner in recovered { replay.ownerRecovered(owner) } }
-        for candidate in candidates where !suspected.contains(candidate.owner) {
-            let decision = replay.withLock { replay -> Bool? in
-                guard replay.hasRoom(now: now) else { return nil }
-                return replay.maySend(candidate.hintKey, to: candidate.owner, now: now)
+        queue.withLock { $0 = candidates.filter { !suspected.contains($0.owner) }.reversed() }
+        pump(environment: environment)
+    }
+
+    /// Sends queued hints while the budget and the window allow: the replay runs as fast
+    /// as its limits say, not one window per round.
+    private func pump(environment: NodeEnvironment) {
+        while true {
+            let now = environment.wallMillis()
+            let next = queue.withLock { queue -> Candidate? in
+                replay.withLock { replay -> Candidate? in
+                    guard replay.hasRoom(now: now) else { return nil }
+                    while let candidate = queue.popLast() {
+                        if replay.maySend(candidate.hintKey, to: candidate.owner, now: now) { return candidate }
+                    }
+                    return nil
+                }
             }
-            guard let mayStart = decision else { break }
-            guard mayStart, let object = try? hints.object(candidate.hintKey) else { continue }
+            guard let candidate = next else { return }
+            guard let object = try? hints.object(candidate.hintKey) else { continue }  // replayed meanwhile
             let bytes = object.encoded().count
             replay.withLock { $0.sent(candidate.hintKey, to: candidate.owner, bytes: bytes) }
             send(candidate, object, bytes: bytes, environment: environment)
         }
     }
 
-    private func send(
-        _ hint: (hintKey: [UInt8], owner: NodeID, keyspace: String, key: [UInt8]), _ object: ReplicaObject, bytes: Int,
-        environment: NodeEnvironment
-    ) {
+    private func send(_ hint: Candidate, _ object: ReplicaObject, bytes: Int, environment: NodeEnvironment) {
         environment.network.send(
             .merge(keyspace: hint.keyspace, key: hint.key, object: object), to: hint.owner,
             timeoutMillis: settings.timeoutMillis
@@ -139,13 +153,14 @@ final class HintedHandoff: Sendable {
             let now = environment.wallMillis()
             guard case .success(.merged) = reply else {
                 replay.withLock { $0.finished(hint.hintKey, succeeded: false, now: now) }
-                return
+                return  // the owner backs off; the next round queues its hints again
             }
             environment.metrics.hintsReplayed.increment()
             environment.metrics.hintBytesReplayed.increment(by: bytes)
             // The owner has it durably: the hint goes unless a newer one merged into it.
             _ = hints.remove(hint.hintKey, ifStill: object) { _ in }
             replay.withLock { $0.finished(hint.hintKey, succeeded: true, now: now) }
+            pump(environment: environment)
         }
     }
 }

@@ -92,7 +92,7 @@ public struct NodeServer: Sendable {
                 node: node, peers: peers,
                 registration: .init(
                     http: "\(configuration.httpHost):\(configuration.httpPort)",
-                    peer: "\(configuration.peerHost):\(configuration.peerPort)"),
+                    peer: configuration.advertisedPeer ?? "\(configuration.peerHost):\(configuration.peerPort)"),
                 peerCachePath: configuration.dataDirectory + "/peers.json", group: group, logger: logger)
             // Registered and up to date before listening. Without etcd, a node that cached
             // a ring starts from it; one that never had one cannot route and waits.

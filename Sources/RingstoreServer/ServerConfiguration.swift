@@ -20,6 +20,9 @@ public struct ServerConfiguration: Sendable, Codable {
     /// Peer listen address; used when the node is a cluster member.
     public var peerHost: String = "127.0.0.1"
     public var peerPort: Int = 9080
+    /// The peer address registered for the other members, when it is not the listen
+    /// address (a proxy in front of it, as the fault bench's latency proxy is).
+    public var advertisedPeer: String?
     /// etcd's client URL; nil for a node that runs alone.
     public var etcdEndpoint: String?
     /// The cluster's name in etcd.

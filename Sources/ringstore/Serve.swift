@@ -21,6 +21,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Peer listen address, HOST:PORT (cluster members).")
     var peer: String = "127.0.0.1:9080"
 
+    @Option(help: "The peer address other members connect to, HOST:PORT, when not --peer (a proxy in front).")
+    var advertisePeer: String?
+
     @Option(help: "etcd's client URL; makes the node a member of --cluster. Without it the node runs alone.")
     var etcd: String?
 
@@ -100,6 +103,12 @@ struct Serve: AsyncParsableCommand {
         }
         config.peerHost = peerAddress.host
         config.peerPort = peerAddress.port
+        if let advertisePeer {
+            guard ClusterMetadata.address(advertisePeer) != nil else {
+                throw ValidationError("--advertise-peer must be HOST:PORT, not '\(advertisePeer)'")
+            }
+            config.advertisedPeer = advertisePeer
+        }
         config.etcdEndpoint = etcd
         config.cluster = cluster
         config.sync = sync

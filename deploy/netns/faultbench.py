@@ -5,7 +5,8 @@ One network namespace per host (etcd, three ringstore nodes, the clients) joined
 bridge in a hub namespace, on a private subnet that exists only between them. Clients
 write unique values, read and delete through every node while faults are injected
 (kill -9 and restart, SIGSTOP/SIGCONT, an isolated node, a minority split, a
-non-transitive bridge, packet loss, a slow link, clock skew, an etcd kill). Every
+non-transitive bridge, packet loss, a slow link, 150 ms of added latency on a node's
+peer links through a user-space proxy, clock skew, an etcd kill). Every
 operation is logged as a JSON-lines history (invoke, then ok / fail / info). After the
 last heal the bench waits until anti-entropy reports every partition replica converged
 and every hint handed over, compares every replica of every key, reads every key at
@@ -39,7 +40,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FAULTS = ["kill", "pause", "isolate", "split", "bridge", "loss", "slow", "clock", "etcd"]
+FAULTS = ["kill", "pause", "isolate", "split", "bridge", "loss", "slow", "latency", "clock", "etcd"]
 KEYSPACES = {
     # name: (definition, strict quorum read-your-writes promised)
     "fbvv": ({"conflict": "vv"}, True),
@@ -145,6 +146,7 @@ class Cluster:
         self.procs = {}
         self.paused = set()
         self.offsets = {}
+        self.proxies = {}
 
     def log(self, host):
         return open(os.path.join(self.directory, f"{host}.log"), "ab")
@@ -162,9 +164,17 @@ class Cluster:
     def start_node(self, node, offset_ms=0):
         ip = self.net.ip[node]
         self.offsets[node] = offset_ms
+        if node not in self.proxies:
+            # Peers reach the node through a proxy that can add latency (SIGUSR1 on, SIGUSR2 off).
+            self.proxies[node] = subprocess.Popen(
+                ["ip", "netns", "exec", self.net.ns(node), sys.executable,
+                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "latency_proxy.py"),
+                 f"{ip}:9090", f"{ip}:9080", "--delay-ms", "150"],
+                stdout=self.log(f"{node}-proxy"), stderr=subprocess.STDOUT)
         self.procs[node] = subprocess.Popen(
             ["ip", "netns", "exec", self.net.ns(node), self.binary, "serve", "--node-id", node,
-             "--http", f"{ip}:8080", "--peer", f"{ip}:9080", "--etcd", f"http://{self.net.ip['etcd']}:2379",
+             "--http", f"{ip}:8080", "--peer", f"{ip}:9080", "--advertise-peer", f"{ip}:9090",
+             "--etcd", f"http://{self.net.ip['etcd']}:2379",
              "--cluster", "fb", "--data-dir", os.path.join(self.directory, node),
              "--anti-entropy-interval-ms", "20", "--anti-entropy-keys-per-second", "500",
              "--tombstone-grace-ms", "5000", "--clock-offset-ms", str(offset_ms), "--log-level", "warning"],
@@ -183,8 +193,11 @@ class Cluster:
         """Nodes whose process ended without the bench killing it."""
         return [n for n in self.net.nodes if self.procs[n].poll() is not None]
 
+    def latency(self, node, on):
+        self.proxies[node].send_signal(signal.SIGUSR1 if on else signal.SIGUSR2)
+
     def stop(self):
-        for proc in self.procs.values():
+        for proc in list(self.procs.values()) + list(self.proxies.values()):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGCONT)
                 proc.kill()
@@ -341,6 +354,8 @@ class Run:
                 self.net.drop(node, [n for n in nodes if n != node], percent=20)
         elif self.fault == "slow":
             self.net.slow(victim)
+        elif self.fault == "latency":
+            self.cluster.latency(victim, True)
         elif self.fault == "clock":
             self.cluster.signal(victim, signal.SIGKILL)
             self.cluster.start_node(victim, offset_ms=self.rng.choice([-2000, 2000]))
@@ -352,6 +367,8 @@ class Run:
 
     def heal(self, victim):
         self.net.heal()
+        for node in self.net.nodes:
+            self.cluster.latency(node, False)
         if self.fault == "pause":
             self.cluster.signal(victim, signal.SIGCONT)
         if self.fault == "kill":
