@@ -29,9 +29,6 @@ public struct HashTree: Sendable, Equatable {
         if let new { leaves[bucket] ^= Self.term(position, new) }
     }
 
-    /// Replaces one leaf with one computed afresh from its bucket's keys.
-    public mutating func setLeaf(_ bucket: Int, _ value: UInt64) { leaves[bucket] = value }
-
     /// The root: a hash of every leaf.
     public var root: UInt64 {
         var bytes = ByteWriter(capacity: leaves.count * 8)

@@ -58,14 +58,11 @@ final class AntiEntropy: Sendable {
         return (PartitionReplica(keyspace: keyspace, partition: ring.partition(ofPosition: position).index), position)
     }
 
-    /// A stored object changed (the store's observer).
-    func changed(_ storageKey: [UInt8], from old: ReplicaObject?, to new: ReplicaObject?, ring: Ring) {
+    /// A stored object changed (the store's observer): `digest` is its new digest, nil
+    /// when the key was removed. The old one comes from the index.
+    func changed(_ storageKey: [UInt8], digest: UInt64?, ring: Ring) {
         guard let (replica, position) = Self.locate(storageKey, ring: ring) else { return }
-        let oldDigest = old.map(HashTree.digest)
-        let newDigest = new.map(HashTree.digest)
-        trees.withLock {
-            $0[replica, default: ReplicaIndex()].update(storageKey, position: position, old: oldDigest, new: newDigest)
-        }
+        trees.withLock { $0[replica, default: ReplicaIndex()].update(storageKey, position: position, digest: digest) }
     }
 
     /// Builds every tree anew from what `objects` holds (at start, and when the ring
@@ -80,32 +77,23 @@ final class AntiEntropy: Sendable {
             else { continue }
             visit(storageKey, object)
             fresh[replica, default: ReplicaIndex()].update(
-                storageKey, position: position, old: nil, new: HashTree.digest(object))
+                storageKey, position: position, digest: HashTree.digest(object))
         }
         trees.withLock { $0 = fresh }
     }
 
     func tree(_ replica: PartitionReplica) -> HashTree { trees.withLock { $0[replica]?.tree ?? HashTree() } }
 
-    /// The digest of every key in `buckets` of a partition replica, read from the store
-    /// (the index names the keys, so only those are read); each bucket's leaf is set
-    /// from them, which corrects a leaf that a concurrent rebuild left stale.
-    func digests(_ replica: PartitionReplica, buckets: Set<Int>, objects: ReplicaStore) -> [[UInt8]: UInt64] {
-        let keys = trees.withLock { trees in buckets.flatMap { trees[replica]?.keysByBucket[$0] ?? [] } }
-        var digests: [[UInt8]: UInt64] = [:]
-        var leaves = HashTree()
-        for storageKey in keys {
-            guard let object = try? objects.object(storageKey) else { continue }
-            let digest = HashTree.digest(object)
-            digests[storageKey] = digest
-            leaves.update(position: StableHash.xxHash64(storageKey), old: nil, new: digest)
-        }
+    /// The digest of every key in `buckets` of a partition replica, from the index (kept
+    /// current with every change the store queues, so no object is read).
+    func digests(_ replica: PartitionReplica, buckets: Set<Int>) -> [[UInt8]: UInt64] {
         trees.withLock { trees in
-            var index = trees[replica] ?? ReplicaIndex()
-            for bucket in buckets { index.tree.setLeaf(bucket, leaves.leaves[bucket]) }
-            trees[replica] = index
+            var digests: [[UInt8]: UInt64] = [:]
+            for bucket in buckets {
+                for (key, digest) in trees[replica]?.keysByBucket[bucket] ?? [:] { digests[key] = digest }
+            }
+            return digests
         }
-        return digests
     }
 
     /// Claims the right to run the next exchange; false while one runs.
@@ -137,19 +125,19 @@ final class AntiEntropy: Sendable {
     var convergence: [PartitionReplica: UInt64] { lastConverged.withLock { $0 } }
 }
 
-/// One partition replica's hash tree and the keys of each of its buckets, so that an
-/// exchange reads only the keys of the buckets it compares.
+/// One partition replica's hash tree and the digest of every key, by bucket, so that an
+/// exchange lists the keys of the buckets it compares without reading the store, and a
+/// change knows the digest it replaces.
 struct ReplicaIndex {
     var tree = HashTree()
-    var keysByBucket: [Int: Set<[UInt8]>] = [:]
+    var keysByBucket: [Int: [[UInt8]: UInt64]] = [:]
 
-    mutating func update(_ storageKey: [UInt8], position: UInt64, old: UInt64?, new: UInt64?) {
-        tree.update(position: position, old: old, new: new)
+    /// `storageKey`'s object now has `digest` (nil: the key is gone).
+    mutating func update(_ storageKey: [UInt8], position: UInt64, digest: UInt64?) {
         let bucket = HashTree.bucket(ofPosition: position)
-        if new == nil {
-            keysByBucket[bucket]?.remove(storageKey)
-        } else if old == nil {
-            keysByBucket[bucket, default: []].insert(storageKey)
-        }
+        let old = keysByBucket[bucket]?[storageKey]
+        guard old != digest else { return }
+        tree.update(position: position, old: old, new: digest)
+        keysByBucket[bucket, default: [:]][storageKey] = digest
     }
 }

@@ -73,7 +73,7 @@ extension Node {
                         run.handle(.failed("\(peer) sent no digests: \(reply)"))
                         return
                     }
-                    let mine = antiEntropy.digests(replica, buckets: Set(buckets), objects: objects)
+                    let mine = antiEntropy.digests(replica, buckets: Set(buckets))
                     run.handle(.buckets(buckets, mine: mine, theirs: theirs))
                 }
             case .repair(let storageKey):
@@ -139,7 +139,7 @@ extension Node {
         }
         let replica = PartitionReplica(keyspace: keyspace.name.name, partition: partition)
         guard let buckets else { return .leaves(antiEntropy.tree(replica).leaves) }
-        let digests = antiEntropy.digests(replica, buckets: Set(buckets), objects: objects)
+        let digests = antiEntropy.digests(replica, buckets: Set(buckets))
         // Well inside a peer frame (2 MiB): a batch of this many keys fails the exchange.
         let bytes = digests.keys.reduce(0) { $0 + $1.count + 10 }
         guard bytes <= 1 << 20 else {

@@ -86,9 +86,9 @@ public final class Node: Sendable {
         ringState = sharedRing
         self.antiEntropy = antiEntropy
         self.tombstones = tombstones
-        objects = ReplicaStore(storage: storage) { key, old, new in
-            antiEntropy.changed(key, from: old, to: new, ring: sharedRing.value)
-            tombstones.changed(key, to: new)
+        objects = ReplicaStore(storage: storage) { key, object, bytes in
+            antiEntropy.changed(key, digest: bytes.map { StableHash.xxHash64($0) }, ring: sharedRing.value)
+            tombstones.changed(key, to: object)
         }
         antiEntropy.rebuild(from: objects, ring: initialRing) { key, object in tombstones.changed(key, to: object) }
         if let ring { persist(StorageKey.ring, RingCodec.encode(ring)) }

@@ -24,8 +24,8 @@ final class ReplicaStore: Sendable {
     }
 
     /// Told of every change as it is queued (under the key's stripe, so one key's changes
-    /// arrive in order): the key, the object before and after (nil: absent).
-    typealias ChangeObserver = @Sendable ([UInt8], ReplicaObject?, ReplicaObject?) -> Void
+    /// arrive in order): the key, the object after it and its encoding (nil: removed).
+    typealias ChangeObserver = @Sendable ([UInt8], ReplicaObject?, [UInt8]?) -> Void
     private let onChange: ChangeObserver?
 
     init(storage: any ReplicaStorage, stripeCount: Int = 64, onChange: ChangeObserver? = nil) {
@@ -92,7 +92,8 @@ final class ReplicaStore: Sendable {
         _ key: [UInt8], from current: ReplicaObject?, to next: ReplicaObject?,
         durable: @escaping @Sendable (RingstoreError?) -> Void
     ) {
-        onChange?(key, current, next)
+        let bytes = next?.encoded()
+        onChange?(key, next, bytes)
         inFlight.withLock { pending in
             if pending[key] == nil {
                 pending[key] = InFlight(object: next, writes: 1)
@@ -119,8 +120,8 @@ final class ReplicaStore: Sendable {
             durable(error)
             for waiter in waiters { waiter(error) }
         }
-        if let next {
-            storage.write(key, next.encoded(), completion: completion)
+        if let bytes {
+            storage.write(key, bytes, completion: completion)
         } else {
             storage.delete(key, completion: completion)
         }
