@@ -19,12 +19,13 @@ final class TestCluster: @unchecked Sendable {
     /// More `ringstore serve` options for every member.
     let extraArguments: [String]
 
-    /// Starts etcd, writes a ring of `count` nodes (`n1`...) and starts them all.
+    /// Starts etcd, writes a ring of `count` nodes (`n1`...) and starts them all. An etcd
+    /// that never answers `cluster init` is replaced by a new one on new ports, twice at
+    /// most (seen once: an etcd that had logged "ready" refused connections), and what
+    /// happened to it is recorded.
     init(nodes count: Int, extraArguments: [String] = []) async throws {
         self.extraArguments = extraArguments
-        let etcd = try EtcdProcess()
         let root = "/tmp/ringstore-cluster-test-\(UInt64.random(in: 0...UInt64.max))"
-        self.etcd = etcd
         self.root = root
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         members = (1...count).map {
@@ -32,20 +33,39 @@ final class TestCluster: @unchecked Sendable {
                 id: "n\($0)", http: NodeProcess.freePort(), peer: NodeProcess.freePort(), directory: "\(root)/n\($0)")
         }
         let names = members.map(\.id).joined(separator: ",")
-        var lastAttempt = ""
-        do {
-            try await Self.eventually("etcd answers", seconds: 40) {
+        var started: EtcdProcess?
+        var reports: [String] = []
+        for _ in 0..<3 where started == nil {
+            let candidate = try EtcdProcess()
+            var lastAttempt = ""
+            let end = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < end {
                 let attempt = try EtcdProcess.ringstore([
-                    "cluster", "init", "--etcd", etcd.endpoint, "--cluster", "test", "--nodes", names,
+                    "cluster", "init", "--etcd", candidate.endpoint, "--cluster", "test", "--nodes", names,
                 ])
                 lastAttempt = attempt.output
-                return attempt.status == 0
+                if attempt.status == 0 {
+                    started = candidate
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(100))
             }
-        } catch {
-            let log = (try? String(contentsOfFile: etcd.directory + "/etcd.log", encoding: .utf8)) ?? "no log"
-            Issue.record("cluster init said: \(lastAttempt)\netcd's log ends: \(log.suffix(1500))")
-            throw error
+            if started == nil {
+                let log = (try? String(contentsOfFile: candidate.directory + "/etcd.log", encoding: .utf8)) ?? "no log"
+                let state =
+                    candidate.process.isRunning
+                    ? "running"
+                    : "exited (\(candidate.process.terminationReason), \(candidate.process.terminationStatus))"
+                reports.append("etcd \(state); cluster init said: \(lastAttempt)\netcd's log ends: \(log.suffix(800))")
+            }
         }
+        guard let etcd = started else {
+            Issue.record("etcd never answered: \(reports.joined(separator: "\n---\n"))")
+            try? FileManager.default.removeItem(atPath: root)
+            throw ClientError("etcd never answered")
+        }
+        if !reports.isEmpty { print("TestCluster: replaced an etcd that did not answer: \(reports)") }
+        self.etcd = etcd
         nodes = try members.indices.map { try start($0) }
         for node in nodes { try await node.waitUntilHealthy() }
     }
