@@ -52,9 +52,8 @@ final class AntiEntropy: Sendable {
 
     /// The partition replica and ring position of a data key; nil for node metadata.
     static func locate(_ storageKey: [UInt8], ring: Ring) -> (PartitionReplica, position: UInt64)? {
-        guard storageKey.first != 0x01, let separator = storageKey.firstIndex(of: 0) else { return nil }
+        guard let (keyspace, _) = StorageKey.split(storageKey) else { return nil }
         let position = StableHash.xxHash64(storageKey)
-        let keyspace = String(decoding: storageKey[..<separator], as: UTF8.self)
         return (PartitionReplica(keyspace: keyspace, partition: ring.partition(ofPosition: position).index), position)
     }
 

@@ -106,9 +106,7 @@ extension Node {
     private func repair(
         _ storageKey: [UInt8], with peer: NodeID, timeoutMillis: UInt32, done: @escaping @Sendable (Bool) -> Void
     ) {
-        guard let separator = storageKey.firstIndex(of: 0) else { return done(false) }
-        let keyspace = String(decoding: storageKey[..<separator], as: UTF8.self)
-        let key = Array(storageKey[(separator + 1)...])
+        guard let (keyspace, key) = StorageKey.split(storageKey) else { return done(false) }
         environment.network.send(.read(keyspace: keyspace, key: key), to: peer, timeoutMillis: timeoutMillis) {
             [self] reply in
             guard case .success(.object(let theirs)) = reply else { return done(false) }

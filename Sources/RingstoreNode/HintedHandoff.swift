@@ -77,9 +77,8 @@ final class HintedHandoff: Sendable {
     static func parse(_ hintKey: [UInt8]) -> (owner: NodeID, keyspace: String, key: [UInt8])? {
         guard let length = hintKey.first, hintKey.count > Int(length) + 1 else { return nil }
         let owner = NodeID(String(decoding: hintKey[1...Int(length)], as: UTF8.self))
-        let rest = hintKey[(Int(length) + 1)...]
-        guard let separator = rest.firstIndex(of: 0) else { return nil }
-        return (owner, String(decoding: rest[..<separator], as: UTF8.self), Array(rest[(separator + 1)...]))
+        guard let (keyspace, key) = StorageKey.split(hintKey[(Int(length) + 1)...]) else { return nil }
+        return (owner, keyspace, key)
     }
 
     /// Keeps `object` for `owner`, merged into any hint it already has; `durable` runs

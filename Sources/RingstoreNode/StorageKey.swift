@@ -10,6 +10,12 @@ enum StorageKey {
         return bytes
     }
 
+    /// The keyspace and key of a data key (`keyspace 0x00 key`); nil for node metadata.
+    static func split(_ bytes: some Collection<UInt8>) -> (keyspace: String, key: [UInt8])? {
+        guard bytes.first != 0x01, let separator = bytes.firstIndex(of: 0) else { return nil }
+        return (String(decoding: bytes[..<separator], as: UTF8.self), Array(bytes[bytes.index(after: separator)...]))
+    }
+
     /// The ring this node last knew (a cache of the cluster's metadata).
     static let ring: [UInt8] = [0x01] + Array("ring".utf8)
 

@@ -72,17 +72,13 @@ extension Node {
 
     /// Runs the purge check of one deleted key and purges it where the check allows.
     private func checkTombstone(_ storageKey: [UInt8]) {
-        guard let separator = storageKey.firstIndex(of: 0),
-            let placement = try? placement(
-                keyspace: String(decoding: storageKey[..<separator], as: UTF8.self),
-                key: Array(storageKey[(separator + 1)...])),
+        guard let (keyspace, key) = StorageKey.split(storageKey),
+            let placement = try? placement(keyspace: keyspace, key: key),
             let object = try? objects.object(storageKey)
         else {
             tombstones.release(storageKey)
             return
         }
-        let keyspace = placement.keyspace.name.name
-        let key = Array(storageKey[(separator + 1)...])
         let timeout = tombstones.settings.timeoutMillis
         let run = MachineRun(TombstonePurge(tombstone: object, owners: placement.owners, nodes: ring.nodes, me: id))
         run.onAction = { [self] action in

@@ -101,6 +101,18 @@ final class TestCluster: @unchecked Sendable {
         return Dictionary(uniqueKeysWithValues: members.map { ($0["id"] as? String ?? "", $0) })
     }
 
+    /// Creates a keyspace through member 0 and waits until every member knows it.
+    func createKeyspace(_ name: String, definitionJSON: String) async throws {
+        let created = try await client(0).createKeyspace(name, definitionJSON: definitionJSON)
+        #expect(created.status == 201, "\(created.bodyText)")
+        for index in nodes.indices {
+            let client = try client(index)
+            try await Self.eventually("every node knows keyspace \(name)") {
+                try await client.send(method: .GET, path: "/v1/keyspaces/\(name)").status == 200
+            }
+        }
+    }
+
     func stopAll() { for node in nodes { node.terminate() } }
 
     /// Waits until `check` holds, polling for up to `seconds`.
