@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "ringstore-storage-bench", targets: ["StorageBench"]),
         .executable(name: "ringstore-http-floor", targets: ["HTTPFloor"]),
         .executable(name: "ringstore-peer-bench", targets: ["PeerBench"]),
+        .executable(name: "ringstore-bench", targets: ["RingstoreBench"]),
         .library(name: "RingstoreClient", targets: ["RingstoreClient"]),
     ],
     dependencies: [
@@ -130,6 +131,35 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/PeerBench"
+        ),
+        // YCSB-style workloads and the drivers for Ringstore, etcd and Redis.
+        .target(
+            name: "RingstoreBenchKit",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "bench/RingstoreBenchKit"
+        ),
+        .executableTarget(
+            name: "RingstoreBench",
+            dependencies: [
+                "RingstoreBenchKit", "RingstoreClient",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/RingstoreBench"
+        ),
+        .testTarget(
+            name: "RingstoreBenchTests",
+            dependencies: [
+                "RingstoreBenchKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "RingstoreCoreTests",
