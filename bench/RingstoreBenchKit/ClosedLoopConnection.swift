@@ -22,8 +22,7 @@ final class ClosedLoopConnection: ChannelInboundHandler {
     private let recorder: ConnectionRecorder
     private var random: SeededGenerator
     private var chooser: KeyChooser
-    private let value: ByteBuffer
-    private var writes: UInt64 = 0
+    private let valueBytes: Int
     private var current: Operation?
 
     init(
@@ -36,12 +35,7 @@ final class ClosedLoopConnection: ChannelInboundHandler {
         self.recorder = recorder
         random = SeededGenerator(seed: seed)
         chooser = KeyChooser(distribution: control.distribution, recordCount: control.recordCount)
-        // YCSB-style values: random printable bytes, fixed per connection; each write
-        // stamps its own counter at the front so no two writes store the same value.
-        var bytes = ByteBuffer()
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
-        for _ in 0..<max(valueBytes, 16) { bytes.writeInteger(alphabet[Int(random.next() % 62)]) }
-        value = bytes
+        self.valueBytes = max(valueBytes, 16)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -137,16 +131,26 @@ final class ClosedLoopConnection: ChannelInboundHandler {
         context.writeAndFlush(wrapOutboundOut(request), promise: nil)
     }
 
+    /// A fresh value of random letters and digits for every write, as YCSB's: values
+    /// repeat nothing a compressor could use, within a record or across records.
     private func nextValue() -> ByteBuffer {
-        writes += 1
-        var stamped = value
-        var counter = writes
-        for index in 0..<8 {
-            stamped.setInteger(UInt8(ascii: "a") + UInt8(counter % 26), at: stamped.readerIndex + index)
-            counter /= 26
+        var value = ByteBuffer()
+        value.reserveCapacity(valueBytes)
+        var bits: UInt64 = 0
+        var left = 0
+        for _ in 0..<valueBytes {
+            if left == 0 {
+                bits = random.next()
+                left = 10
+            }
+            value.writeInteger(Self.alphabet[Int(bits & 63) % 62])
+            bits >>= 6
+            left -= 1
         }
-        return stamped
+        return value
     }
+
+    private static let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
 
     static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
 }
