@@ -43,6 +43,8 @@ let package = Package(
         // Pure protocol state machines: events in, actions out (DESIGN section 1).
         .target(name: "Replication", dependencies: ["RingstoreCore"]),
         .target(name: "Wire", dependencies: ["RingstoreCore", "Replication"]),
+        // The linearizability checker (Wing & Gong / Porcupine) for register histories.
+        .target(name: "Linearizability"),
         .target(
             name: "RingstoreNode",
             dependencies: [
@@ -69,7 +71,7 @@ let package = Package(
         .target(
             name: "Simulation",
             dependencies: [
-                "RingstoreCore", "Replication", "RingstoreNode",
+                "RingstoreCore", "Replication", "RingstoreNode", "Linearizability",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -159,6 +161,13 @@ let package = Package(
                 "RingstoreBenchKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "LinearizabilityTests",
+            dependencies: [
+                "Linearizability",
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(

@@ -26,7 +26,12 @@ struct RingstoreSim: ParsableCommand {
     @Flag(help: "Print the fault log of each run.")
     var verbose = false
 
+    @Option(help: "leaderless, or leader (one partition in leader mode: elections, ISR, truncation).")
+    var mode: String = "leaderless"
+
     func run() throws {
+        if mode == "leader" { return try runLeader() }
+        guard mode == "leaderless" else { throw ValidationError("--mode is leaderless or leader") }
         guard let conflict = ConflictPolicy(rawValue: policy) else { throw ValidationError("--policy is vv or lww") }
         guard (3...16).contains(nodes) else { throw ValidationError("--nodes is 3 to 16") }
         var failed = 0
@@ -41,6 +46,22 @@ struct RingstoreSim: ParsableCommand {
             )
             for problem in problems { print("  \(problem)") }
             if !problems.isEmpty { failed += 1 }
+        }
+        if failed > 0 { throw ExitCode.failure }
+    }
+
+    func runLeader() throws {
+        var failed = 0
+        for seed in seed..<(seed + UInt64(max(1, runs))) {
+            var options = LeaderSimulation.Options(seed: seed)
+            options.replicas = nodes
+            let report = LeaderSimulation(options: options).run()
+            if verbose { for line in report.trace { print("  \(line)") } }
+            print(
+                "seed \(seed): \(report.elections) elections, \(report.acknowledgedAll) ack=all, \(report.acknowledgedLeader) ack=leader (\(report.lostLeaderAcks) lost), \(report.linearizableReads) linearizable reads: \(report.passed ? "ok" : "FAILED")"
+            )
+            for violation in report.violations { print("  \(violation)") }
+            if !report.passed { failed += 1 }
         }
         if failed > 0 { throw ExitCode.failure }
     }

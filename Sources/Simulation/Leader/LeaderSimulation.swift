@@ -1,0 +1,307 @@
+import Linearizability
+import Replication
+import RingstoreCore
+
+/// One partition in leader mode, its replicas driven by `PartitionLeader` and
+/// `PartitionFollower` over a simulated network, disk and etcd, from a seed: clients
+/// write (`ack=all` and `ack=leader`) and read (`linearizable`) while one fault at a time
+/// strikes (a paused leader past its lease, a crash, a node cut from its peers or from
+/// etcd); then everything heals and the checks run (`LeaderSimulation.Report`).
+public final class LeaderSimulation: @unchecked Sendable {
+    /// How a run is set up.
+    public struct Options: Sendable {
+        public var seed: UInt64
+        public var replicas = 3
+        public var minInSync = 2
+        public var leaseMillis: UInt64 = 500
+        public var lagMillis: UInt64 = 300
+        /// Milliseconds of client load and faults; then 3 s of quiet for catch-up.
+        public var durationMillis: UInt64 = 6000
+        public var clients = 4
+        /// Break the fencing on purpose (tests that the checks catch it): a leader
+        /// acknowledges without checking its lease.
+        public var ignoreLease = false
+
+        public init(seed: UInt64) { self.seed = seed }
+    }
+
+    /// What a run saw and what its checks found.
+    public struct Report: Sendable {
+        public var seed: UInt64
+        public var elections = 0
+        public var acknowledgedAll = 0
+        public var acknowledgedLeader = 0
+        /// `ack=leader` writes acknowledged and gone from the final log (allowed).
+        public var lostLeaderAcks = 0
+        public var linearizableReads = 0
+        public var faults: [String] = []
+        public var violations: [String] = []
+        /// What happened, in order (elections, step-downs, truncations, faults, ISR changes).
+        public var trace: [String] = []
+
+        public var passed: Bool { violations.isEmpty }
+
+        public init(seed: UInt64) { self.seed = seed }
+    }
+
+    let options: Options
+    let world: SimulatedWorld
+    let coordinator: SimulatedCoordinator
+    let ids: [NodeID]
+    var nodes: [NodeID: LeaderSimNode] = [:]
+    /// Nodes cut from their peers, and nodes cut from etcd.
+    var cutFromPeers: Set<NodeID> = []
+    var cutFromCoordinator: Set<NodeID> = []
+    var report: Report
+    var history: [String: [RegisterOperation]] = [:]
+    /// Acknowledged writes: id -> (position, ack level, acknowledging node, time).
+    var acknowledged: [Int: (position: LogPosition, ack: PartitionLeader.Ack, at: UInt64)] = [:]
+    /// Which node led each epoch (as the nodes themselves saw it).
+    var leadersByEpoch: [Epoch: Set<NodeID>] = [:]
+    var nextWriteID = 0
+    var clientsStop: UInt64
+
+    public init(options: Options) {
+        self.options = options
+        world = SimulatedWorld(seed: options.seed)
+        ids = (1...options.replicas).map { NodeID("n\($0)") }
+        coordinator = SimulatedCoordinator(replicas: ids, leaseMillis: options.leaseMillis)
+        report = Report(seed: options.seed)
+        clientsStop = 0
+        for id in ids { nodes[id] = LeaderSimNode(id: id, simulation: self) }
+    }
+
+    /// Runs the seed and checks it.
+    public func run() -> Report {
+        let start = world.nowMillis
+        let faultsEnd = start + options.durationMillis
+        clientsStop = faultsEnd
+        for node in nodes.values { node.boot() }
+        for client in 0..<options.clients {
+            world.schedule(afterMillis: 200 + UInt64(client)) { self.clientStep(client) }
+        }
+        scheduleFaults(until: faultsEnd - 500)
+        world.run(untilMillis: faultsEnd + 3000)
+        check()
+        return report
+    }
+
+    // MARK: Network
+
+    func reachable(_ from: NodeID, _ to: NodeID) -> Bool {
+        from == to || (!cutFromPeers.contains(from) && !cutFromPeers.contains(to))
+    }
+
+    /// Delivers `body` at `to` after a network delay, if both ends can talk then and at arrival.
+    func send(from: NodeID, to: NodeID, _ body: @escaping (LeaderSimNode) -> Void) {
+        guard reachable(from, to) else { return }
+        world.schedule(afterMillis: world.between(1...5)) {
+            guard self.reachable(from, to) else { return }
+            self.nodes[to]!.deliver(body)
+        }
+    }
+
+    /// A request to etcd and its answer, each crossing the network.
+    func askCoordinator<T>(
+        from node: NodeID, _ request: @escaping (UInt64) -> T, reply: @escaping (LeaderSimNode, T) -> Void
+    ) {
+        guard !cutFromCoordinator.contains(node) else { return }
+        world.schedule(afterMillis: world.between(1...5)) {
+            guard !self.cutFromCoordinator.contains(node) else { return }
+            let answer = request(self.world.nowMillis)
+            self.world.schedule(afterMillis: self.world.between(1...5)) {
+                guard !self.cutFromCoordinator.contains(node) else { return }
+                self.nodes[node]!.deliver { reply($0, answer) }
+            }
+        }
+    }
+
+    // MARK: Faults
+
+    private func scheduleFaults(until end: UInt64) {
+        var at = world.nowMillis + 800
+        while at < end {
+            let length = world.between(200...1400)
+            let kind = world.between(0...3)
+            world.schedule(afterMillis: at - world.nowMillis) { self.fault(kind: kind, length: length) }
+            at += length + world.between(300...900)
+        }
+    }
+
+    private func fault(kind: UInt64, length: UInt64) {
+        // The leader is the interesting victim; sometimes a follower.
+        let leader = coordinator.leader?.node
+        let victim = leader != nil && world.chance(0.75) ? leader! : ids[Int(world.between(0...UInt64(ids.count - 1)))]
+        let node = nodes[victim]!
+        switch kind {
+        case 0:
+            report.faults.append("pause \(victim) \(length) ms")
+            trace("fault: pause \(victim) \(length) ms")
+            node.pause(forMillis: length)
+        case 1:
+            report.faults.append("crash \(victim) for \(length) ms")
+            trace("fault: crash \(victim) for \(length) ms")
+            node.crash(restartAfter: length)
+        case 2:
+            report.faults.append("cut \(victim) from its peers \(length) ms")
+            trace("fault: cut \(victim) from its peers \(length) ms")
+            cutFromPeers.insert(victim)
+            world.schedule(afterMillis: length) { self.cutFromPeers.remove(victim) }
+        default:
+            report.faults.append("cut \(victim) from etcd \(length) ms")
+            trace("fault: cut \(victim) from etcd \(length) ms")
+            cutFromCoordinator.insert(victim)
+            world.schedule(afterMillis: length) { self.cutFromCoordinator.remove(victim) }
+        }
+    }
+
+    // MARK: Clients
+
+    enum ClientReply {
+        case written(LogPosition)
+        /// Refused before it was appended anywhere: it did not happen.
+        case refused
+        /// It may or may not have happened.
+        case unknown
+        case read(String?)
+    }
+
+    /// What a client operation is: 40% `ack=all` writes and 40% linearizable reads of
+    /// three keys, 20% `ack=leader` writes of two keys of their own (their losses are
+    /// allowed, so they stay out of the linearizability check).
+    private enum ClientOperation {
+        case write(key: String, ack: PartitionLeader.Ack)
+        case read(key: String)
+    }
+
+    private func clientStep(_ client: Int) {
+        guard world.nowMillis < clientsStop else { return }
+        let roll = world.between(0...9)
+        let operation: ClientOperation =
+            switch roll {
+            case 0..<4: .write(key: "k\(roll % 3)", ack: .all)
+            case 4..<6: .write(key: "async\(roll % 2)", ack: .leader)
+            default: .read(key: "k\(roll % 3)")
+            }
+        let target = ids[Int(world.between(0...UInt64(ids.count - 1)))]
+        let call = world.nowMillis
+        nextWriteID += 1
+        let writeID = nextWriteID
+        var done = false
+        let finish: (ClientReply?) -> Void = { reply in
+            guard !done else { return }
+            done = true
+            self.record(client: client, operation, writeID: writeID, call: call, reply: reply)
+            self.world.schedule(afterMillis: self.world.between(1...10)) { self.clientStep(client) }
+        }
+        // A client gives up after a second: the outcome is then unknown.
+        world.schedule(afterMillis: 1000) { finish(nil) }
+        nodes[target]!.deliver { node in
+            switch operation {
+            case .write(let key, let ack):
+                node.clientWrite(id: writeID, key: key, ack: ack, hops: 1) { finish($0) }
+            case .read(let key):
+                node.clientRead(key: key, hops: 1) { finish($0) }
+            }
+        }
+    }
+
+    private func record(client: Int, _ operation: ClientOperation, writeID: Int, call: UInt64, reply: ClientReply?) {
+        let now = Int64(world.nowMillis)
+        switch (operation, reply) {
+        case (.write(let key, .all), .written(let position)?):
+            acknowledged[writeID] = (position, .all, world.nowMillis)
+            report.acknowledgedAll += 1
+            history[key, default: []].append(
+                .init(client: client, action: .write("w\(writeID)"), call: Int64(call), returned: now))
+        case (.write(let key, .all), .unknown?), (.write(let key, .all), nil):
+            history[key, default: []].append(
+                .init(client: client, action: .write("w\(writeID)"), call: Int64(call), returned: nil))
+        case (.write(_, .leader), .written(let position)?):
+            acknowledged[writeID] = (position, .leader, world.nowMillis)
+            report.acknowledgedLeader += 1
+        case (.read(let key), .read(let value)?):
+            report.linearizableReads += 1
+            history[key, default: []].append(
+                .init(client: client, action: .read(value), call: Int64(call), returned: now))
+        default:
+            break  // refused before it was appended, or a read that did not answer
+        }
+    }
+
+    /// A leader acknowledged a write: remember when and in which epoch, for the fencing check.
+    func leaderAcknowledged(_ position: LogPosition, by node: NodeID) {
+        acknowledgements.append((position.epoch, node, world.nowMillis))
+    }
+
+    var acknowledgements: [(epoch: Epoch, node: NodeID, at: UInt64)] = []
+
+    private var leases: UInt64 = 0
+
+    /// A fresh etcd lease id (each boot of a node grants its own).
+    func newLease() -> UInt64 {
+        leases += 1
+        return leases
+    }
+
+    func trace(_ line: String) {
+        report.trace.append("[\(world.nowMillis - 1_000_000) ms] \(line)")
+    }
+
+    func becameLeader(_ node: NodeID, epoch: Epoch) {
+        trace("\(node) leads epoch \(epoch)")
+        leadersByEpoch[epoch, default: []].insert(node)
+        report.elections += 1
+    }
+
+    // MARK: Checks
+
+    private func check() {
+        for (epoch, leaders) in leadersByEpoch where leaders.count > 1 {
+            report.violations.append("epoch \(epoch) had \(leaders.count) leaders: \(leaders.sorted())")
+        }
+        // Fencing: no acknowledgement in an epoch once a later epoch was elected.
+        for ack in acknowledgements {
+            if let later = coordinator.elections.first(where: { $0.epoch > ack.epoch && $0.at <= ack.at }) {
+                report.violations.append(
+                    "\(ack.node) acknowledged a write in epoch \(ack.epoch) at \(ack.at) ms, after epoch \(later.epoch) was elected at \(later.at) ms"
+                )
+            }
+        }
+        guard let leaderID = coordinator.leader?.node, let leader = nodes[leaderID], leader.isLeading else {
+            report.violations.append("no working leader 3 s after the faults healed")
+            return
+        }
+        let final = leader.log
+        for node in nodes.values.sorted(by: { $0.id < $1.id }) {
+            trace("end: \(node.id) \(node.summary)")
+        }
+        for node in nodes.values where node.id != leaderID {
+            if node.log != final {
+                let shared = zip(node.log, final).prefix { $0 == $1 }.count
+                report.violations.append(
+                    "\(node.id)'s log (\(node.log.count) entries) differs from leader \(leaderID)'s (\(final.count)) from entry \(shared + 1)"
+                )
+            }
+        }
+        for (id, ack) in acknowledged.sorted(by: { $0.key < $1.key }) {
+            let index = Int(ack.position.sequence) - 1
+            let present = index < final.count && final[index].writeID == id && final[index].position == ack.position
+            if !present {
+                if ack.ack == .all {
+                    report.violations.append("ack=all write w\(id) at \(ack.position) is not in the final log")
+                } else {
+                    report.lostLeaderAcks += 1
+                }
+            }
+        }
+        switch LinearizabilityChecker().check(history) {
+        case .linearizable: break
+        case .notLinearizable(let key, let operations, let linearized):
+            report.violations.append(
+                "key \(key): not linearizable (\(operations.count) operations, at most \(linearized) placed)")
+        case .undecided(let key):
+            report.violations.append("key \(key): the linearizability search ran out of steps")
+        }
+    }
+}
