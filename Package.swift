@@ -222,7 +222,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["RingstoreClient", "ringstore"]
+            dependencies: ["RingstoreClient", "ringstore", "RingstoreServer", "Replication", "RingstoreCore"]
         ),
     ],
     swiftLanguageModes: [.v6]

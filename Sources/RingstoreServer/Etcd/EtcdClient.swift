@@ -3,8 +3,8 @@ import RingstoreClient
 import RingstoreCore
 
 /// A client of etcd's v3 JSON gateway (DESIGN section 7): keys and values travel as
-/// base64, 64-bit numbers as strings. Only what cluster metadata needs: put, range,
-/// create-if-absent, leases.
+/// base64, 64-bit numbers as strings. Only what cluster metadata and leader elections
+/// need: put, range, transactions, leases.
 public struct EtcdClient: Sendable {
     let http: RingstoreClient
 
@@ -18,6 +18,42 @@ public struct EtcdClient: Sendable {
         public var key: String
         public var value: [UInt8]
         public var modRevision: Int64
+        /// The revision at which the key was created (0: it does not exist).
+        public var createRevision: Int64
+    }
+
+    /// One comparison of a transaction.
+    public enum Compare: Sendable {
+        /// The key's create revision equals this (0: the key does not exist).
+        case createRevision(String, Int64)
+        /// The key's last modification revision equals this.
+        case modRevision(String, Int64)
+
+        var json: [String: Any] {
+            switch self {
+            case .createRevision(let key, let revision):
+                ["target": "CREATE", "key": EtcdClient.base64(key), "create_revision": String(revision)]
+            case .modRevision(let key, let revision):
+                ["target": "MOD", "key": EtcdClient.base64(key), "mod_revision": String(revision)]
+            }
+        }
+    }
+
+    /// Puts `puts` (key, value, lease) if every comparison holds, in one transaction;
+    /// whether it did, and the revision etcd answered at (the puts' revision when they
+    /// were made).
+    public func transaction(_ compares: [Compare], puts: [(String, [UInt8], Int64?)]) async throws -> (
+        succeeded: Bool, revision: Int64
+    ) {
+        let requests: [[String: Any]] = puts.map { key, value, lease in
+            var put: [String: Any] = ["key": Self.base64(key), "value": Data(value).base64EncodedString()]
+            if let lease { put["lease"] = String(lease) }
+            return ["request_put": put]
+        }
+        let answer = try await call("/v3/kv/txn", ["compare": compares.map(\.json), "success": requests])
+        let header = answer["header"] as? [String: Any]
+        let revision = Int64(header?["revision"] as? String ?? "0") ?? 0
+        return (answer["succeeded"] as? Bool ?? false, revision)
     }
 
     /// Stores `value` under `key`, bound to `lease` when given.
@@ -38,7 +74,8 @@ public struct EtcdClient: Sendable {
             let value = (kv["value"] as? String).flatMap { Data(base64Encoded: $0) } ?? Data()
             return KeyValue(
                 key: String(decoding: key, as: UTF8.self), value: Array(value),
-                modRevision: Int64(kv["mod_revision"] as? String ?? "0") ?? 0)
+                modRevision: Int64(kv["mod_revision"] as? String ?? "0") ?? 0,
+                createRevision: Int64(kv["create_revision"] as? String ?? "0") ?? 0)
         }
     }
 
