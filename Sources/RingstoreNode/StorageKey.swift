@@ -1,7 +1,8 @@
 import RingstoreCore
 
-/// How a node lays keys out in its one store: `keyspace 0x00 key` for data, and a
-/// reserved 0x01 prefix (no keyspace name can start with it) for the keyspace catalog.
+/// How a node lays keys out in its one store: `keyspace 0x00 key` for data, a reserved
+/// 0x01 prefix (no keyspace name can start with it) for the keyspace catalog, and 0x02
+/// for leader-mode partitions (`PartitionLog`).
 enum StorageKey {
     static func data(_ keyspace: KeyspaceName, _ key: Key) -> [UInt8] {
         var bytes = Array(keyspace.name.utf8)
@@ -12,7 +13,9 @@ enum StorageKey {
 
     /// The keyspace and key of a data key (`keyspace 0x00 key`); nil for node metadata.
     static func split(_ bytes: some Collection<UInt8>) -> (keyspace: String, key: [UInt8])? {
-        guard bytes.first != 0x01, let separator = bytes.firstIndex(of: 0) else { return nil }
+        guard let first = bytes.first, first != 0x01, first != 0x02, let separator = bytes.firstIndex(of: 0) else {
+            return nil
+        }
         return (String(decoding: bytes[..<separator], as: UTF8.self), Array(bytes[bytes.index(after: separator)...]))
     }
 
