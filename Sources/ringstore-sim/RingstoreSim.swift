@@ -29,6 +29,9 @@ struct RingstoreSim: ParsableCommand {
     @Option(help: "leaderless, or leader (one partition in leader mode: elections, ISR, truncation).")
     var mode: String = "leaderless"
 
+    @Flag(help: "Leader mode: leaders acknowledge without checking their lease (shows what fencing guards).")
+    var ignoreLease = false
+
     func run() throws {
         if mode == "leader" { return try runLeader() }
         guard mode == "leaderless" else { throw ValidationError("--mode is leaderless or leader") }
@@ -55,10 +58,11 @@ struct RingstoreSim: ParsableCommand {
         for seed in seed..<(seed + UInt64(max(1, runs))) {
             var options = LeaderSimulation.Options(seed: seed)
             options.replicas = nodes
+            options.ignoreLease = ignoreLease
             let report = LeaderSimulation(options: options).run()
             if verbose { for line in report.trace { print("  \(line)") } }
             print(
-                "seed \(seed): \(report.elections) elections, \(report.acknowledgedAll) ack=all, \(report.acknowledgedLeader) ack=leader (\(report.lostLeaderAcks) lost), \(report.linearizableReads) linearizable reads: \(report.passed ? "ok" : "FAILED")"
+                "seed \(seed): \(report.elections) elections, \(report.acknowledgedAll) ack=all, \(report.acknowledgedLeader) ack=leader (\(report.lostLeaderAcks) lost), \(report.linearizableReads) linearizable reads, \(report.conditionalWrites) conditional writes (\(report.failedConditions) refused with 412): \(report.passed ? "ok" : "FAILED")"
             )
             for violation in report.violations { print("  \(violation)") }
             if !report.passed { failed += 1 }

@@ -17,13 +17,16 @@ import Testing
             totals.acknowledgedLeader += report.acknowledgedLeader
             totals.linearizableReads += report.linearizableReads
             totals.lostLeaderAcks += report.lostLeaderAcks
+            totals.conditionalWrites += report.conditionalWrites
+            totals.failedConditions += report.failedConditions
         }
         #expect(failed.isEmpty, "\(failed.prefix(5))")
         // The runs did what they are for: failovers, and writes and reads acknowledged across them.
         #expect(totals.elections > 400)
         #expect(totals.acknowledgedAll > 10_000 && totals.linearizableReads > 10_000)
+        #expect(totals.conditionalWrites > 1000 && totals.failedConditions > 1000)
         print(
-            "leader simulation: 200 seeds, \(totals.elections) elections, \(totals.acknowledgedAll) ack=all writes, \(totals.linearizableReads) linearizable reads, \(totals.acknowledgedLeader) ack=leader writes of which \(totals.lostLeaderAcks) lost"
+            "leader simulation: 200 seeds, \(totals.elections) elections, \(totals.acknowledgedAll) ack=all writes, \(totals.linearizableReads) linearizable reads, \(totals.conditionalWrites) conditional writes and \(totals.failedConditions) refused, \(totals.acknowledgedLeader) ack=leader writes of which \(totals.lostLeaderAcks) lost"
         )
     }
 

@@ -297,12 +297,24 @@ final class LeaderSimNode: @unchecked Sendable {
         }
     }
 
+    /// A client write; `expected` makes it conditional: `.some(value)` is If-Match with the
+    /// value a read returned, `.some(nil)` If-None-Match: *.
     func clientWrite(
-        id writeID: Int, key: String, ack: PartitionLeader.Ack, hops: Int,
+        id writeID: Int, key: String, ack: PartitionLeader.Ack, expected: String?? = nil, hops: Int,
         reply: @escaping (LeaderSimulation.ClientReply) -> Void
     ) {
         switch role {
         case .leader(var machine):
+            if let expected {
+                // Decided on the log's tail, committed or not: an entry after it commits only
+                // with everything before it.
+                let latest = (log + appending).last { $0.key == key }
+                if latest?.value != expected {
+                    refuseCondition(
+                        after: latest?.position.sequence ?? 0, reply: reply, until: now + 500, born: generation)
+                    return
+                }
+            }
             nextRequest += 1
             let request = nextRequest
             switch machine.write(request: request, ack: ack, now: now) {
@@ -328,10 +340,27 @@ final class LeaderSimNode: @unchecked Sendable {
                 return
             }
             simulation.send(from: id, to: leader) {
-                $0.clientWrite(id: writeID, key: key, ack: ack, hops: 0, reply: reply)
+                $0.clientWrite(id: writeID, key: key, ack: ack, expected: expected, hops: 0, reply: reply)
             }
         case .down:
             break
+        }
+    }
+
+    /// A failed condition is answered (412) only once the entry that fails it is committed
+    /// and this node surely still leads: it might otherwise be lost, and the write with it.
+    private func refuseCondition(
+        after sequence: UInt64, reply: @escaping (LeaderSimulation.ClientReply) -> Void, until: UInt64, born: Int
+    ) {
+        guard generation == born, case .leader(let machine) = role else { return respond(reply, .unknown) }
+        if machine.highWatermark >= sequence, machine.servesLinearizableReads(now: now) {
+            respond(reply, .conditionFailed)
+        } else if now < until {
+            world.schedule(afterMillis: 5) {
+                self.deliver { $0.refuseCondition(after: sequence, reply: reply, until: until, born: born) }
+            }
+        } else {
+            respond(reply, .unknown)
         }
     }
 

@@ -34,6 +34,9 @@ public final class LeaderSimulation: @unchecked Sendable {
         /// `ack=leader` writes acknowledged and gone from the final log (allowed).
         public var lostLeaderAcks = 0
         public var linearizableReads = 0
+        /// Conditional writes that succeeded, and that were refused with 412.
+        public var conditionalWrites = 0
+        public var failedConditions = 0
         public var faults: [String] = []
         public var violations: [String] = []
         /// What happened, in order (elections, step-downs, truncations, faults, ISR changes).
@@ -164,25 +167,37 @@ public final class LeaderSimulation: @unchecked Sendable {
         /// It may or may not have happened.
         case unknown
         case read(String?)
+        /// A conditional write whose condition did not hold (412).
+        case conditionFailed
     }
 
-    /// What a client operation is: 40% `ack=all` writes and 40% linearizable reads of
-    /// three keys, 20% `ack=leader` writes of two keys of their own (their losses are
-    /// allowed, so they stay out of the linearizability check).
+    /// What a client operation is: `ack=all` writes and linearizable reads of three keys,
+    /// half the reads followed by a conditional `ack=all` write of what they saw (If-Match
+    /// with the value, or If-None-Match when they saw nothing); and `ack=leader` writes of
+    /// two keys of their own (their losses are allowed, so they stay out of the
+    /// linearizability check).
     private enum ClientOperation {
         case write(key: String, ack: PartitionLeader.Ack)
         case read(key: String)
+        case conditional(key: String, expected: String?)
     }
+
+    /// What each client's last operation read, if it was a read.
+    private var lastRead: [Int: (key: String, value: String?)] = [:]
 
     private func clientStep(_ client: Int) {
         guard world.nowMillis < clientsStop else { return }
         let roll = world.between(0...9)
-        let operation: ClientOperation =
+        var operation: ClientOperation =
             switch roll {
             case 0..<4: .write(key: "k\(roll % 3)", ack: .all)
             case 4..<6: .write(key: "async\(roll % 2)", ack: .leader)
             default: .read(key: "k\(roll % 3)")
             }
+        // Half the time a read is followed by a conditional write of what it saw.
+        if let (key, seen) = lastRead.removeValue(forKey: client), world.chance(0.5) {
+            operation = .conditional(key: key, expected: seen)
+        }
         let target = ids[Int(world.between(0...UInt64(ids.count - 1)))]
         let call = world.nowMillis
         nextWriteID += 1
@@ -202,6 +217,8 @@ public final class LeaderSimulation: @unchecked Sendable {
                 node.clientWrite(id: writeID, key: key, ack: ack, hops: 1) { finish($0) }
             case .read(let key):
                 node.clientRead(key: key, hops: 1) { finish($0) }
+            case .conditional(let key, let expected):
+                node.clientWrite(id: writeID, key: key, ack: .all, expected: .some(expected), hops: 1) { finish($0) }
             }
         }
     }
@@ -220,7 +237,26 @@ public final class LeaderSimulation: @unchecked Sendable {
         case (.write(_, .leader), .written(let position)?):
             acknowledged[writeID] = (position, .leader, world.nowMillis)
             report.acknowledgedLeader += 1
+        case (.conditional(let key, let expected), .written(let position)?):
+            acknowledged[writeID] = (position, .all, world.nowMillis)
+            report.conditionalWrites += 1
+            history[key, default: []].append(
+                .init(
+                    client: client, action: .compareAndSet(expected: expected, new: "w\(writeID)", succeeded: true),
+                    call: Int64(call), returned: now))
+        case (.conditional(let key, let expected), .conditionFailed?):
+            report.failedConditions += 1
+            history[key, default: []].append(
+                .init(
+                    client: client, action: .compareAndSet(expected: expected, new: "w\(writeID)", succeeded: false),
+                    call: Int64(call), returned: now))
+        case (.conditional(let key, let expected), .unknown?), (.conditional(let key, let expected), nil):
+            history[key, default: []].append(
+                .init(
+                    client: client, action: .compareAndSet(expected: expected, new: "w\(writeID)", succeeded: nil),
+                    call: Int64(call), returned: nil))
         case (.read(let key), .read(let value)?):
+            lastRead[client] = (key, value)
             report.linearizableReads += 1
             history[key, default: []].append(
                 .init(client: client, action: .read(value), call: Int64(call), returned: now))
