@@ -53,7 +53,8 @@ final class ClosedLoopConnection: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if current != nil, !control.stopped {
-            recorder.failed("protocol")
+            // A reset or refused connection, or a reply the decoder could not read.
+            recorder.failed(error is IOError ? "connection-lost" : "protocol")
             current = nil
         }
         context.close(promise: nil)

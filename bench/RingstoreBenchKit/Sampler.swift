@@ -24,6 +24,8 @@ struct Sampler: Sendable {
         var tick = 0
         var measuredSeconds = 0
         var stoppedTick: Int?
+        var idleSeconds = 0
+        let idleLimit = max(1, Int(settings.timeout.components.seconds))
         while !Task.isCancelled {
             do { try await Task.sleep(until: phaseStart + .seconds(tick + 1)) } catch { break }
             tick += 1
@@ -33,6 +35,15 @@ struct Sampler: Sendable {
                 let (histogram, intervalErrors) = recorder.takeInterval()
                 interval.add(histogram)
                 errors += intervalErrors
+            }
+            // A phase where nothing completes (the target is down or hangs) ends by
+            // itself after the timeout instead of retrying forever.
+            idleSeconds = interval.totalCount == 0 ? idleSeconds + 1 : 0
+            if idleSeconds >= idleLimit, stoppedTick == nil {
+                control.stop()
+                sampled.stoppedAt = .now
+                stoppedTick = tick
+                progress("no operation completed for \(idleSeconds) s, stopping", interval, errors, tick)
             }
             if tick <= settings.warmupSeconds {
                 progress("warm-up", interval, errors, tick)
