@@ -49,6 +49,8 @@ public final class PartitionLog: Sendable {
     public var history: EpochHistory { state.withLock { $0.history } }
     /// The last durable sequence.
     public var durable: UInt64 { state.withLock { $0.durable } }
+    /// The last sequence appended, durable or not yet.
+    public var last: UInt64 { state.withLock { $0.last } }
 
     /// Appends entries that must follow the log's end; `completion` gets the sequence
     /// through which the log is durable each time it grows, or an error.

@@ -1,5 +1,6 @@
 import Foundation
 import Replication
+import RingstoreNode
 import RingstoreCore
 
 /// Leader elections for leader-mode partitions, in etcd (DESIGN section 6). Per
@@ -124,3 +125,6 @@ public struct PartitionElection: Sendable {
         return done
     }
 }
+
+/// A leader-mode replica reaches etcd through the election's transactions.
+extension PartitionElection: LeaderCoordination {}

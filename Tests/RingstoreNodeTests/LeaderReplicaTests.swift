@@ -1,0 +1,159 @@
+import Foundation
+import Replication
+import RingstoreCore
+import Synchronization
+import Testing
+
+@testable import RingstoreNode
+
+/// Three leader-mode replicas of one partition in one process: their logs in storage,
+/// fetches through an in-process transport that can cut a node off, and etcd's part
+/// played by `TestCoordination` (who leads in which epoch, the ISR, guarded by the epoch).
+@Suite struct LeaderReplicaTests {
+    final class TestCoordination: LeaderCoordination {
+        let state = Mutex<(leader: NodeID?, epoch: Epoch, inSync: Set<NodeID>)>((nil, .none, []))
+
+        func proposeInSync(_ keyspace: KeyspaceName, partition: Int, members: Set<NodeID>, epoch: Epoch) async throws
+            -> Bool
+        {
+            state.withLock { state in
+                guard state.epoch == epoch else { return false }
+                state.inSync = members
+                return true
+            }
+        }
+
+        func confirms(_ keyspace: KeyspaceName, partition: Int, me: NodeID, epoch: Epoch) async throws -> Bool {
+            state.withLock { $0.leader == me && $0.epoch == epoch }
+        }
+    }
+
+    final class TestTransport: LeaderTransport {
+        let replicas = Mutex<[NodeID: LeaderReplica]>([:])
+        let cut = Mutex<Set<NodeID>>([])
+
+        struct Unreachable: Error {}
+
+        func fetch(from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest) async throws
+            -> (FetchReply, [LeaderEntry])
+        {
+            let (target, blocked) = (replicas.withLock { $0[leader] }, cut.withLock { $0 })
+            guard let target, !blocked.contains(leader), !blocked.contains(request.follower) else {
+                throw Unreachable()
+            }
+            return await target.fetch(request)
+        }
+    }
+
+    static let start = ContinuousClock.now
+    static let now: @Sendable () -> UInt64 = {
+        UInt64((ContinuousClock.now - LeaderReplicaTests.start) / .milliseconds(1)) + 1_000
+    }
+
+    /// Polls `condition` for up to 10 s.
+    static func eventually(_ condition: () async -> Bool) async -> Bool {
+        let end = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < end {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    @Test func writesReplicateFailOverTruncateAndConverge() async throws {
+        let keyspace = try KeyspaceName(validating: "orders")
+        let ids = [NodeID("n1"), NodeID("n2"), NodeID("n3")]
+        let (n1, n2, n3) = (ids[0], ids[1], ids[2])
+        let coordination = TestCoordination()
+        let transport = TestTransport()
+        var replicas: [NodeID: LeaderReplica] = [:]
+        var logs: [NodeID: PartitionLog] = [:]
+        for id in ids {
+            let log = try PartitionLog(storage: InMemoryStorage(), keyspace: keyspace, partition: 0)
+            logs[id] = log
+            replicas[id] = try LeaderReplica(
+                me: id, keyspace: keyspace, partition: 0, replicas: ids, minInSync: 2, lagMillis: 200, log: log,
+                coordination: coordination, nowMillis: Self.now)
+        }
+        let all = replicas
+        transport.replicas.withLock { $0 = all }
+        let loops = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for replica in all.values { group.addTask { await replica.run(transport: transport) } }
+            }
+        }
+        defer { loops.cancel() }
+        let far = UInt64.max / 2
+        let key = { (i: Int) in Array("k\(i)".utf8) }
+
+        // n1 leads epoch 10.
+        coordination.state.withLock { $0 = (n1, Epoch(10), Set(ids)) }
+        await replicas[n1]!.elected(Epoch(10), inSync: Set(ids), leaseValidUntil: far)
+        for id in [n2, n3] { await replicas[id]!.leaderIs(n1, epoch: Epoch(10)) }
+        var last = LogPosition.start
+        for i in 0..<20 {
+            let outcome = await replicas[n1]!.write(key: key(i % 5), value: Array("v\(i)".utf8), ack: .all)
+            guard case .written(let position) = outcome else {
+                Issue.record("write \(i): \(outcome)")
+                return
+            }
+            #expect(position > last)
+            last = position
+        }
+        let read = try await replicas[n1]!.read(key: key(4), level: .linearizable).get()
+        #expect(read.value == Array("v19".utf8) && read.position == last)
+        // Read-your-writes on a follower with the token.
+        let followerRead = try await replicas[n3]!.read(key: key(4), level: .follower, after: last).get()
+        #expect(followerRead.value == Array("v19".utf8))
+
+        // Conditional writes.
+        #expect(
+            await replicas[n1]!.write(key: key(0), value: [1], ack: .all, condition: .absent)
+                == .conditionFailed(current: LogPosition(epoch: Epoch(10), sequence: 16)))
+        let conditional = await replicas[n1]!.write(
+            key: key(0), value: [2], ack: .all, condition: .matches(LogPosition(epoch: Epoch(10), sequence: 16)))
+        guard case .written = conditional else {
+            Issue.record("If-Match with the current position: \(conditional)")
+            return
+        }
+
+        // n1 is cut off; an ack=leader write lands in its log only.
+        transport.cut.withLock { $0 = [n1] }
+        let orphan = await replicas[n1]!.write(key: key(9), value: Array("lost".utf8), ack: .leader)
+        guard case .written(let orphanPosition) = orphan else {
+            Issue.record("ack=leader on the cut-off leader: \(orphan)")
+            return
+        }
+
+        // n2 wins epoch 20 (n1's lease ran out); n1 is still in the ISR etcd holds, so
+        // sync writes wait until n2 has removed it, then go on with n2 and n3.
+        coordination.state.withLock { $0 = (n2, Epoch(20), Set(ids)) }
+        await replicas[n2]!.elected(Epoch(20), inSync: Set(ids), leaseValidUntil: far)
+        await replicas[n3]!.leaderIs(n2, epoch: Epoch(20))
+        let afterFailover = await replicas[n2]!.write(key: key(1), value: Array("after".utf8), ack: .all)
+        guard case .written(let newPosition) = afterFailover else {
+            Issue.record("ack=all after the failover: \(afterFailover)")
+            return
+        }
+        #expect(newPosition.epoch == Epoch(20))
+        #expect(coordination.state.withLock { $0.inSync } == [n2, n3])
+
+        // n1 comes back, learns epoch 20, cuts its orphan entry and catches up.
+        transport.cut.withLock { $0 = [] }
+        await replicas[n1]!.leaderIs(n2, epoch: Epoch(20))
+        let converged = await Self.eventually {
+            let leaderLast = logs[n2]!.durable
+            return logs[n1]!.durable == leaderLast && logs[n3]!.durable == leaderLast
+                && (try? logs[n1]!.read(from: 1, through: leaderLast, maxBytes: .max))
+                    == (try? logs[n2]!.read(from: 1, through: leaderLast, maxBytes: .max))
+        }
+        #expect(converged, "n1 and n3 end with n2's log")
+        let n3Log = try logs[n3]!.read(from: 1, through: logs[n3]!.durable, maxBytes: .max)
+        #expect(n3Log == (try logs[n2]!.read(from: 1, through: logs[n2]!.durable, maxBytes: .max)))
+        #expect(!n3Log.contains { $0.position == orphanPosition && $0.key == key(9) }, "the orphan is gone")
+        // Back in sync, n1 rejoins the ISR.
+        #expect(await Self.eventually { coordination.state.withLock { $0.inSync } == Set(ids) })
+        let status = await replicas[n2]!.status
+        #expect(status.leader == n2 && status.epoch == Epoch(20) && status.inSync == ids)
+    }
+}
