@@ -1,7 +1,7 @@
 import Foundation
 import Replication
-import RingstoreNode
 import RingstoreCore
+import RingstoreNode
 
 /// Leader elections for leader-mode partitions, in etcd (DESIGN section 6). Per
 /// partition of a keyspace:
