@@ -70,8 +70,12 @@ public struct PartitionLeader: Sendable {
 
     /// Each follower's durable position as its last fetch in this epoch reported it.
     public private(set) var followerPositions: [NodeID: UInt64] = [:]
-    /// When each follower last fetched at or past the log end of that moment.
+    /// When each follower last fetched with everything the leader had at its previous
+    /// fetch (Kafka's last caught-up time: under a steady stream of writes a follower is
+    /// never exactly at the log end, yet it keeps up).
     private var caughtUpAt: [NodeID: UInt64] = [:]
+    /// The log end at each follower's previous fetch.
+    private var endAtLastFetch: [NodeID: UInt64] = [:]
     private var pending: [(request: UInt64, sequence: UInt64, ack: Ack)] = []
 
     /// Becomes leader of `epoch` over a log ending at `last` with `history`, with the ISR
@@ -148,10 +152,12 @@ public struct PartitionLeader: Sendable {
         }
         let position = request.last.sequence
         followerPositions[request.follower] = max(followerPositions[request.follower] ?? 0, position)
-        if position >= durable { caughtUpAt[request.follower] = now }
+        let caughtUp = position >= durable || position >= (endAtLastFetch[request.follower] ?? .max)
+        if caughtUp { caughtUpAt[request.follower] = now }
+        endAtLastFetch[request.follower] = durable
         var actions = advance(now: now)
-        // A follower out of the ISR that has caught up to the high watermark comes back.
-        if !inSync.contains(request.follower), proposed == nil, position >= highWatermark, position >= durable {
+        // A follower out of the ISR that keeps up and has the high watermark comes back.
+        if !inSync.contains(request.follower), proposed == nil, position >= highWatermark, caughtUp {
             let grown = inSync.union([request.follower])
             proposed = grown
             actions.append(.proposeInSync(grown, epoch: epoch))
