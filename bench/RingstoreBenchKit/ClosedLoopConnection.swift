@@ -43,9 +43,13 @@ final class ClosedLoopConnection: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let current, !control.stopped {
-            let elapsed = Self.now() - current.start
-            recorder.failed(elapsed >= control.timeoutNanos ? "timeout" : "connection-lost")
+        if let current {
+            if control.stopped {
+                recorder.abandoned()
+            } else {
+                let elapsed = Self.now() - current.start
+                recorder.failed(elapsed >= control.timeoutNanos ? "timeout" : "connection-lost")
+            }
         }
         current = nil
         context.fireChannelInactive()

@@ -36,6 +36,12 @@ final class ConnectionRecorder: @unchecked Sendable {
         }
     }
 
+    /// The operation in flight was given up without a verdict (its connection closed after
+    /// the phase stopped).
+    func abandoned() {
+        lock.withLock { inFlightSince = nil }
+    }
+
     /// When the operation in flight started (monotonic nanoseconds), if one is.
     var operationStart: UInt64? { lock.withLock { inFlightSince } }
 
