@@ -79,7 +79,7 @@ def fmt_errors(errors):
 
 def table(workload, labels, baselines):
     present = [b for b in baselines if b in labels]
-    head = ["target", "runs", "ops/s (median)", "min-max", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors"]
+    head = ["target", "runs", "ops/s (median)", "min-max", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "CPU busy"]
     head += [f"x {b}" for b in present]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     sums = {label: summary(runs) for label, runs in labels.items()}
@@ -94,6 +94,7 @@ def table(workload, labels, baselines):
             f"{s['p999']:.2f}",
             f"{s['max']:.1f}",
             fmt_errors(s["errors"]),
+            f"{s['busy'] * 100:.0f}%",
         ]
         for b in present:
             base = sums[b]["throughput"]
@@ -184,7 +185,8 @@ def render(results, out_path, baselines=(), title=None, preamble="", extra_secti
             f"{sample['distribution']} requests over {sample['records']:,} records of {sample['value_bytes']} B, "
             f"{sample['connections']} connections, {sample.get('duration_seconds') or '-'} s measured after "
             f"{sample['warmup_seconds']} s of warm-up. Latencies of successful operations; ratios are of median "
-            f"throughputs."
+            f"throughputs; CPU busy is the median share of both cores in use during the runs (server and client "
+            f"together), from /proc/stat."
         )
         lines.append("")
         text, sums = table(workload, labels, baselines)
