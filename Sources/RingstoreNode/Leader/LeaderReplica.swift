@@ -386,6 +386,10 @@ public actor LeaderReplica {
                     continue
                 }
                 if follower.last != logDurable, !follower.busy, pendingFetch == nil {
+                    // Entries that became durable after the step-down join the tail.
+                    if let entries = try? log.read(from: committedThrough + 1, through: logDurable, maxBytes: .max) {
+                        tail = entries
+                    }
                     let leader = follower.leader
                     follower = PartitionFollower(
                         me: me, epoch: follower.epoch, history: log.history, last: logDurable,
@@ -450,9 +454,9 @@ public actor LeaderReplica {
                 role = .follower(current)
                 keepFetch(next)
             case .truncate(let sequence):
-                precondition(
-                    sequence >= committedThrough,
-                    "\(keyspace)/\(partition): truncating after \(sequence) below the committed \(committedThrough)")
+                // Committed entries are never cut: a leader asking for it is not believed
+                // (a peer's message must not make this node lose what it acknowledged).
+                guard sequence >= committedThrough else { return resetFetch() }
                 await truncateDurably(after: sequence)
                 tail.removeAll { $0.position.sequence > sequence }
                 guard case .follower(var current) = role else { return }
