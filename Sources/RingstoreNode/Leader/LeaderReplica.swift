@@ -439,10 +439,12 @@ public actor LeaderReplica {
         for action in actions {
             switch action {
             case .append(let from, let through):
+                // Exactly from...through, in order, right after this log's end: anything else
+                // from a peer is not appended.
                 let batch = entries.filter { (from...through).contains($0.position.sequence) }
-                guard batch.count == Int(through - from + 1), log.durable + 1 == from else {
-                    return resetFetch()
-                }
+                guard batch.map(\.position.sequence).elementsEqual(from...through), log.last + 1 == from,
+                    log.durable + 1 == from
+                else { return resetFetch() }
                 let durable = await appendDurably(batch)
                 guard durable == through, case .follower(var current) = role else { return resetFetch() }
                 tail.append(contentsOf: batch)
