@@ -25,6 +25,8 @@ public enum PeerRequest: Sendable, Equatable {
     case tombstoneCheck(keyspace: String, key: [UInt8])
     /// Remove the key if your object of it is still `object` (its tombstones).
     case purge(keyspace: String, key: [UInt8], object: ReplicaObject)
+    /// A leader-mode follower's fetch from the leader of a partition of the keyspace.
+    case leaderFetch(keyspace: String, partition: Int, FetchRequest)
 }
 
 /// A client's put (value non-nil) or delete, as the node that received it saw it.
@@ -89,6 +91,8 @@ public enum PeerReply: Sendable, Equatable {
     /// Storage keys (`keyspace 0x00 key`) to object digests.
     case digests([[UInt8]: UInt64])
     case tombstoneState(object: ReplicaObject?, keepsHint: Bool)
+    /// The leader's answer to a fetch, with the entries it carries.
+    case leaderFetched(FetchReply, [LeaderEntry])
     /// The request failed on the peer; `error` says why, as it would to a client.
     case failed(code: String, detail: String, required: Int?, answered: Int?)
 

@@ -7,6 +7,10 @@ extension Node {
     /// failure reply, never a crash.
     public func handle(_ request: PeerRequest, reply: @escaping @Sendable (PeerReply) -> Void) {
         switch request {
+        case .leaderFetch(let keyspace, _, _):
+            // No keyspace runs in leader mode on a node yet (the server side of leader
+            // mode is not wired): the keyspace is unknown as a leader-mode keyspace.
+            reply(PeerReply(RingstoreError(.unknownKeyspace, "no leader-mode keyspace '\(keyspace)' on this node")))
         case .merge(let keyspace, let key, let object):
             do throws(RingstoreError) {
                 let placement = try placement(keyspace: keyspace, key: key)

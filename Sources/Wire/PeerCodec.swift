@@ -17,6 +17,7 @@ public enum PeerCodec {
         case bucketDigests = 0x07
         case tombstoneCheck = 0x08
         case purge = 0x09
+        case leaderFetch = 0x0A
         case merged = 0x81
         case object = 0x82
         case written = 0x83
@@ -24,6 +25,7 @@ public enum PeerCodec {
         case leaves = 0x85
         case digests = 0x86
         case tombstoneState = 0x87
+        case leaderFetched = 0x88
         case failed = 0x8F
     }
 
@@ -71,6 +73,14 @@ public enum PeerCodec {
             w.write(UInt32(clamping: partition))
             w.write(UInt16(clamping: buckets.count))
             for bucket in buckets.prefix(Int(UInt16.max)) { w.write(UInt16(clamping: bucket)) }
+        case .leaderFetch(let keyspace, let partition, let fetch):
+            kind = .leaderFetch
+            w.writeShortBlob(Array(keyspace.utf8.prefix(Int(UInt16.max))))
+            w.write(UInt32(clamping: partition))
+            w.writeShortBlob(Array(fetch.follower.name.utf8.prefix(Int(UInt16.max))))
+            w.write(fetch.epoch.value)
+            w.write(fetch.last.epoch.value)
+            w.write(fetch.last.sequence)
         case .ping:
             return Frame(kind: Kind.ping.rawValue, requestID: id, payload: [])
         }
@@ -80,6 +90,17 @@ public enum PeerCodec {
     public static func request(_ frame: Frame) -> PeerRequest? {
         if frame.kind == Kind.ping.rawValue { return frame.payload.isEmpty ? .ping : nil }
         var r = ByteReader(frame.payload)
+        if frame.kind == Kind.leaderFetch.rawValue {
+            guard let keyspace = r.readShortBlob(), let partition: UInt32 = r.read(), let follower = r.readShortBlob(),
+                let epoch: UInt64 = r.read(), let lastEpoch: UInt64 = r.read(), let lastSequence: UInt64 = r.read(),
+                r.remaining == 0
+            else { return nil }
+            return .leaderFetch(
+                keyspace: String(decoding: keyspace, as: UTF8.self), partition: Int(partition),
+                FetchRequest(
+                    follower: NodeID(String(decoding: follower, as: UTF8.self)), epoch: Epoch(epoch),
+                    last: LogPosition(epoch: Epoch(lastEpoch), sequence: lastSequence)))
+        }
         if frame.kind == Kind.treeLeaves.rawValue || frame.kind == Kind.bucketDigests.rawValue {
             guard let keyspace = r.readShortBlob(), let partition: UInt32 = r.read() else { return nil }
             let name = String(decoding: keyspace, as: UTF8.self)
@@ -186,6 +207,14 @@ public enum PeerCodec {
             w.write(UInt16(clamping: outcome.required))
             w.writeShortBlob(Array(outcome.coordinator.name.utf8))
             writeNames(&w, outcome.hinted)
+        case .leaderFetched(let fetched, let entries):
+            kind = .leaderFetched
+            writeFetchReply(&w, fetched)
+            w.write(UInt32(clamping: entries.count))
+            for entry in entries {
+                w.write(entry.position.sequence)
+                writeLongBlob(&w, entry.encoded())
+            }
         case .failed(let code, let detail, let required, let answered):
             kind = .failed
             w.writeShortBlob(Array(code.utf8.prefix(255)))
@@ -242,6 +271,18 @@ public enum PeerCodec {
                         node: NodeID(String(decoding: node, as: UTF8.self))),
                     context: context, acknowledged: acknowledged, required: Int(required),
                     coordinator: NodeID(String(decoding: coordinator, as: UTF8.self)), hinted: hinted))
+        case .leaderFetched:
+            guard let fetched = readFetchReply(&r), let count: UInt32 = r.read(), Int(count) <= r.remaining / 12 else {
+                return nil
+            }
+            var entries: [LeaderEntry] = []
+            for _ in 0..<count {
+                guard let sequence: UInt64 = r.read(), let bytes = readLongBlob(&r),
+                    let entry = try? LeaderEntry.decode(bytes, sequence: sequence)
+                else { return nil }
+                entries.append(entry)
+            }
+            reply = .leaderFetched(fetched, entries)
         case .failed:
             guard let code = r.readShortBlob(), let detail = r.readShortBlob(), let required: UInt16 = r.read(),
                 let answered: UInt16 = r.read()
@@ -253,6 +294,41 @@ public enum PeerCodec {
             return nil
         }
         return r.remaining == 0 ? reply : nil
+    }
+
+    /// A fetch reply: a tag (0 entries, 1 diverging, 2 up to date, 3 fenced), then its
+    /// numbers as u64.
+    private static func writeFetchReply(_ w: inout ByteWriter, _ reply: FetchReply) {
+        switch reply {
+        case .entries(let epoch, let from, let through, let highWatermark):
+            w.write(UInt8(0))
+            for number in [epoch.value, from, through, highWatermark] { w.write(number) }
+        case .diverging(let epoch, let divergingEpoch, let end):
+            w.write(UInt8(1))
+            for number in [epoch.value, divergingEpoch.value, end] { w.write(number) }
+        case .upToDate(let epoch, let highWatermark):
+            w.write(UInt8(2))
+            for number in [epoch.value, highWatermark] { w.write(number) }
+        case .fenced(let epoch):
+            w.write(UInt8(3))
+            w.write(epoch.value)
+        }
+    }
+
+    private static func readFetchReply(_ r: inout ByteReader) -> FetchReply? {
+        guard let tag: UInt8 = r.read(), tag <= 3 else { return nil }
+        var numbers: [UInt64] = []
+        for _ in 0..<[4, 3, 2, 1][Int(tag)] {
+            guard let number: UInt64 = r.read() else { return nil }
+            numbers.append(number)
+        }
+        switch tag {
+        case 0:
+            return .entries(epoch: Epoch(numbers[0]), from: numbers[1], through: numbers[2], highWatermark: numbers[3])
+        case 1: return .diverging(epoch: Epoch(numbers[0]), divergingEpoch: Epoch(numbers[1]), end: numbers[2])
+        case 2: return .upToDate(epoch: Epoch(numbers[0]), highWatermark: numbers[1])
+        default: return .fenced(epoch: Epoch(numbers[0]))
+        }
     }
 
     private static func writeAddress(_ w: inout ByteWriter, _ keyspace: String, _ key: [UInt8]) {

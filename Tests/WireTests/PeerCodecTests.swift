@@ -38,6 +38,11 @@ import Wire
         .bucketDigests(keyspace: "users", partition: 0, buckets: [0, 7, 255]),
         .tombstoneCheck(keyspace: "users", key: [1]),
         .purge(keyspace: "users", key: [1], object: object),
+        .leaderFetch(
+            keyspace: "orders", partition: 5,
+            FetchRequest(follower: NodeID("n2"), epoch: Epoch(9), last: LogPosition(epoch: Epoch(7), sequence: 42))),
+        .leaderFetch(
+            keyspace: "orders", partition: 0, FetchRequest(follower: NodeID("n3"), epoch: .none, last: .start)),
     ]
 
     static let replies: [PeerReply] = [
@@ -55,6 +60,15 @@ import Wire
         .leaves([]), .leaves([1, 2, UInt64.max]),
         .tombstoneState(object: nil, keepsHint: true), .tombstoneState(object: object, keepsHint: false),
         .digests([:]), .digests([[0, 1]: 7, Array("users".utf8) + [0, 9]: UInt64.max]),
+        .leaderFetched(
+            .entries(epoch: Epoch(9), from: 43, through: 44, highWatermark: 40),
+            [
+                LeaderEntry(position: LogPosition(epoch: Epoch(7), sequence: 43), key: [1], value: [2, 3]),
+                LeaderEntry(position: LogPosition(epoch: Epoch(9), sequence: 44), key: [], value: nil),
+            ]),
+        .leaderFetched(.diverging(epoch: Epoch(9), divergingEpoch: Epoch(3), end: 17), []),
+        .leaderFetched(.upToDate(epoch: Epoch(9), highWatermark: 44), []),
+        .leaderFetched(.fenced(epoch: Epoch(12)), []),
         .failed(code: "unavailable", detail: "no", required: 3, answered: 0),
         .failed(code: "invalid-key", detail: "bad", required: nil, answered: nil),
     ]

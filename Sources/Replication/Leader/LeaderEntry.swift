@@ -1,4 +1,3 @@
-import Replication
 import RingstoreCore
 
 /// One entry of a leader-mode partition's replication log: a write (or a delete, value
@@ -16,7 +15,7 @@ public struct LeaderEntry: Sendable, Equatable {
 
     /// Record value: epoch (u64 LE), flags (u8: 1 = a value follows the key), key length
     /// (u32 LE), key, value. The sequence number is in the record's key.
-    func encoded() -> [UInt8] {
+    public func encoded() -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(13 + key.count + (value?.count ?? 0))
         withUnsafeBytes(of: position.epoch.value.littleEndian) { bytes.append(contentsOf: $0) }
@@ -28,7 +27,7 @@ public struct LeaderEntry: Sendable, Equatable {
     }
 
     /// Decodes a record value written by `encoded()` for the entry at `sequence`.
-    static func decode(_ bytes: [UInt8], sequence: UInt64) throws(RingstoreError) -> LeaderEntry {
+    public static func decode(_ bytes: [UInt8], sequence: UInt64) throws(RingstoreError) -> LeaderEntry {
         guard bytes.count >= 13 else {
             throw RingstoreError(.storage, "log entry \(sequence) is \(bytes.count) bytes, too short")
         }
