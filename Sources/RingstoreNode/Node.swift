@@ -33,6 +33,8 @@ public final class Node: Sendable {
     private let stopped = Atomic<Bool>(false)
     /// How long a request waits for replicas when it names no timeout.
     public let defaultTimeoutMillis: UInt32
+    /// The leader-mode partition replicas this node hosts (peers' fetches go to them).
+    public let leaderReplicas = LeaderReplicas()
     private let clock = Mutex(HybridLogicalClock())
     /// Keyspaces by name.
     private let catalog: Mutex<[String: Keyspace]>

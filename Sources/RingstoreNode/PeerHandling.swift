@@ -7,10 +7,18 @@ extension Node {
     /// failure reply, never a crash.
     public func handle(_ request: PeerRequest, reply: @escaping @Sendable (PeerReply) -> Void) {
         switch request {
-        case .leaderFetch(let keyspace, _, _):
-            // No keyspace runs in leader mode on a node yet (the server side of leader
-            // mode is not wired): the keyspace is unknown as a leader-mode keyspace.
-            reply(PeerReply(RingstoreError(.unknownKeyspace, "no leader-mode keyspace '\(keyspace)' on this node")))
+        case .leaderFetch(let keyspace, let partition, let fetch):
+            guard let replica = leaderReplicas.replica(keyspace: keyspace, partition: partition) else {
+                return reply(
+                    PeerReply(
+                        RingstoreError(
+                            .unknownKeyspace, "no replica of leader-mode partition \(keyspace)/\(partition) here")))
+            }
+            // The leader may hold the fetch until it has something new (up to 500 ms).
+            Task {
+                let (answer, entries) = await replica.fetch(fetch)
+                reply(.leaderFetched(answer, entries))
+            }
         case .merge(let keyspace, let key, let object):
             do throws(RingstoreError) {
                 let placement = try placement(keyspace: keyspace, key: key)

@@ -1,0 +1,35 @@
+import Replication
+import RingstoreCore
+
+/// Fetches from a partition's leader over the node's peer network (`leaderFetch`
+/// frames). A leader holds a fetch up to half a second, so the deadline leaves room for it.
+public struct NetworkLeaderTransport: LeaderTransport {
+    let network: any PeerNetwork
+    let timeoutMillis: UInt32
+
+    public init(network: any PeerNetwork, timeoutMillis: UInt32 = 2000) {
+        self.network = network
+        self.timeoutMillis = timeoutMillis
+    }
+
+    public func fetch(from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest)
+        async throws -> (FetchReply, [LeaderEntry])
+    {
+        let result = await withCheckedContinuation { continuation in
+            network.send(
+                .leaderFetch(keyspace: keyspace.name, partition: partition, request), to: leader,
+                timeoutMillis: timeoutMillis
+            ) { continuation.resume(returning: $0) }
+        }
+        switch result {
+        case .success(.leaderFetched(let reply, let entries)):
+            return (reply, entries)
+        case .success(.failed(_, let detail, _, _)):
+            throw RingstoreError(.unavailable, "\(leader) refused the fetch: \(detail)")
+        case .success:
+            throw RingstoreError(.unavailable, "\(leader) answered a fetch out of turn")
+        case .failure(let error):
+            throw error
+        }
+    }
+}
