@@ -222,7 +222,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterTests",
-            dependencies: ["RingstoreClient", "ringstore", "RingstoreServer", "Replication", "RingstoreCore"]
+            dependencies: [
+                "RingstoreClient", "ringstore", "RingstoreServer", "RingstoreNode", "Replication", "RingstoreCore",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

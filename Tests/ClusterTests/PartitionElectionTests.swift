@@ -32,7 +32,7 @@ import Testing
 
         let first = try #require(try await election.campaign(ks, partition: 7, me: n1, lease: leases[0]))
         #expect(try await election.campaign(ks, partition: 7, me: n2, lease: leases[1]) == nil, "n1 leads")
-        #expect(try await election.leaders(ks) == [7: .init(node: n1, epoch: first)])
+        #expect(try await election.leaders(ks) == [7: .init(node: n1, epoch: first, lease: leases[0])])
         #expect(try await election.confirms(ks, partition: 7, me: n1, epoch: first))
 
         // n1 drops n3 from the ISR; n2 cannot change it.

@@ -6,7 +6,7 @@ import RingstoreNode
 /// Leader elections for leader-mode partitions, in etcd (DESIGN section 6). Per
 /// partition of a keyspace:
 ///
-/// - `/ringstore/<cluster>/leaders/<keyspace>/<partition>`: `{"node": "n2"}`, bound to the
+/// - `/ringstore/<cluster>/leaders/<keyspace>/<partition>`: `{"node": "n2", "lease": 7}`, bound to the
 ///   winner's lease (it goes when the winner stops renewing it). Its create revision is
 ///   the winner's **epoch**.
 /// - `/ringstore/<cluster>/isr/<keyspace>/<partition>`: `{"members": ["n1", "n2"],
@@ -26,14 +26,18 @@ public struct PartitionElection: Sendable {
         self.metadata = metadata
     }
 
-    /// Who leads a partition, and since which epoch.
+    /// Who leads a partition, since which epoch, under which of its leases.
     public struct Leadership: Sendable, Equatable {
         public var node: NodeID
         public var epoch: Epoch
+        /// The lease the key is bound to: a restarted node holds a new one and must not
+        /// take a key its previous life won for its own.
+        public var lease: Int64
 
-        public init(node: NodeID, epoch: Epoch) {
+        public init(node: NodeID, epoch: Epoch, lease: Int64) {
             self.node = node
             self.epoch = epoch
+            self.lease = lease
         }
     }
 
@@ -50,6 +54,7 @@ public struct PartitionElection: Sendable {
 
     struct LeaderDocument: Codable {
         var node: String
+        var lease: Int64
     }
 
     func leaderKey(_ keyspace: KeyspaceName, _ partition: Int) -> String {
@@ -87,7 +92,10 @@ public struct PartitionElection: Sendable {
                 .modRevision(inSyncKey(keyspace, partition), revision),
             ],
             puts: [
-                (leaderKey(keyspace, partition), ClusterMetadata.encode(LeaderDocument(node: me.description)), lease)
+                (
+                    leaderKey(keyspace, partition),
+                    ClusterMetadata.encode(LeaderDocument(node: me.description, lease: lease)), lease
+                )
             ])
         return won ? Epoch(UInt64(at)) : nil
     }
@@ -100,7 +108,8 @@ public struct PartitionElection: Sendable {
             guard let partition = Int(kv.key.dropFirst(prefix.count)),
                 let document = ClusterMetadata.decode(LeaderDocument.self, kv.value)
             else { continue }
-            leaders[partition] = Leadership(node: NodeID(document.node), epoch: Epoch(UInt64(kv.createRevision)))
+            leaders[partition] = Leadership(
+                node: NodeID(document.node), epoch: Epoch(UInt64(kv.createRevision)), lease: document.lease)
         }
         return leaders
     }

@@ -1,0 +1,94 @@
+import Foundation
+import Replication
+import RingstoreCore
+import RingstoreNode
+
+/// Keeps a node's leader-mode replicas in step with etcd (DESIGN section 6): every
+/// round it reads each keyspace's leader keys (one range), tells each hosted replica who
+/// leads in which epoch, renews the lease validity of the replicas that lead, and
+/// campaigns for partitions without a leader, under the node's `LeadershipLease`.
+public struct PartitionLeadership: Sendable {
+    /// A partition this node hosts: its keyspace, number and replicas.
+    public struct Hosted: Sendable {
+        public var keyspace: KeyspaceName
+        public var partition: Int
+        public var replicas: [NodeID]
+
+        public init(keyspace: KeyspaceName, partition: Int, replicas: [NodeID]) {
+            self.keyspace = keyspace
+            self.partition = partition
+            self.replicas = replicas
+        }
+    }
+
+    let me: NodeID
+    let election: PartitionElection
+    let lease: LeadershipLease
+    let replicas: LeaderReplicas
+    let hosted: @Sendable () -> [Hosted]
+
+    public init(
+        me: NodeID, election: PartitionElection, lease: LeadershipLease, replicas: LeaderReplicas,
+        hosted: @escaping @Sendable () -> [Hosted]
+    ) {
+        self.me = me
+        self.election = election
+        self.lease = lease
+        self.replicas = replicas
+        self.hosted = hosted
+    }
+
+    /// One round over every hosted partition.
+    public func round() async throws {
+        let partitions = hosted()
+        var leaders: [String: [Int: PartitionElection.Leadership]] = [:]
+        for keyspace in Set(partitions.map(\.keyspace.name)) {
+            leaders[keyspace] = try await election.leaders(try KeyspaceName(validating: keyspace))
+        }
+        let held = lease.current
+        for partition in partitions {
+            guard let replica = replicas.replica(keyspace: partition.keyspace.name, partition: partition.partition)
+            else { continue }
+            let status = await replica.status
+            if let leadership = leaders[partition.keyspace.name]?[partition.partition] {
+                if leadership.node == me {
+                    // A key this node won in an earlier life waits out its old lease.
+                    guard let held, held.id == leadership.lease else { continue }
+                    if status.leader == me, status.epoch == leadership.epoch {
+                        await replica.leaseRenewed(validUntil: held.validUntil)
+                    } else if let (isr, _) = try await election.inSync(
+                        partition.keyspace, partition: partition.partition)
+                    {
+                        // A win under this lease whose answer was lost: lead in it.
+                        await replica.elected(
+                            leadership.epoch, inSync: Set(isr.members.map(NodeID.init)),
+                            leaseValidUntil: held.validUntil)
+                    }
+                } else {
+                    await replica.leaderIs(leadership.node, epoch: leadership.epoch)
+                }
+                continue
+            }
+            // No leader: whoever led lost its key with its lease.
+            if status.leader == me { await replica.leaseLost() }
+            guard let held else { continue }
+            try await election.initialize(
+                partition.keyspace, partition: partition.partition, replicas: partition.replicas)
+            if let epoch = try await election.campaign(
+                partition.keyspace, partition: partition.partition, me: me, lease: held.id),
+                let (isr, _) = try await election.inSync(partition.keyspace, partition: partition.partition)
+            {
+                await replica.elected(
+                    epoch, inSync: Set(isr.members.map(NodeID.init)), leaseValidUntil: held.validUntil)
+            }
+        }
+    }
+
+    /// Rounds every `interval` until cancelled; a round that cannot reach etcd is retried.
+    public func run(interval: Duration = .milliseconds(100)) async {
+        while !Task.isCancelled {
+            try? await round()
+            try? await Task.sleep(for: interval)
+        }
+    }
+}

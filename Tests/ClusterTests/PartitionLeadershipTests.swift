@@ -1,0 +1,127 @@
+import Foundation
+import Replication
+import RingstoreCore
+import RingstoreNode
+import RingstoreServer
+import Synchronization
+import Testing
+
+/// Three nodes' leader-mode replicas of one partition elect a leader through a real
+/// etcd (leases, leader key, ISR) and fail over when the leader stops renewing its lease
+/// as a killed process would. Replicas fetch in process (the TCP path is
+/// `LeaderFetchTransportTests`).
+@Suite struct PartitionLeadershipTests {
+    final class Transport: LeaderTransport {
+        let replicas = Mutex<[NodeID: LeaderReplica]>([:])
+        let dead = Mutex<Set<NodeID>>([])
+        struct Down: Error {}
+
+        func fetch(from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest) async throws
+            -> (FetchReply, [LeaderEntry])
+        {
+            let (target, down) = (replicas.withLock { $0[leader] }, dead.withLock { $0 })
+            guard let target, !down.contains(leader), !down.contains(request.follower) else { throw Down() }
+            return await target.fetch(request)
+        }
+    }
+
+    static func leaders(_ replicas: [NodeID: LeaderReplica]) async -> [NodeID: Epoch] {
+        var leading: [NodeID: Epoch] = [:]
+        for (id, replica) in replicas {
+            let status = await replica.status
+            if status.leader == id { leading[id] = status.epoch }
+        }
+        return leading
+    }
+
+    @Test func aLeaderIsElectedInEtcdAndReplacedWhenItsLeaseRunsOut() async throws {
+        let etcd = try EtcdProcess()
+        let client = try await PartitionElectionTests.ready(etcd)
+        let keyspace = try KeyspaceName(validating: "orders")
+        let ids = [NodeID("n1"), NodeID("n2"), NodeID("n3")]
+        let start = ContinuousClock.now
+        let now: @Sendable () -> UInt64 = { UInt64((ContinuousClock.now - start) / .milliseconds(1)) + 1 }
+        let election = try PartitionElectionTests.election(etcd)
+        let transport = Transport()
+        var replicas: [NodeID: LeaderReplica] = [:]
+        var leases: [NodeID: LeadershipLease] = [:]
+        for id in ids {
+            let log = try PartitionLog(storage: InMemoryStorage(), keyspace: keyspace, partition: 0)
+            replicas[id] = try LeaderReplica(
+                me: id, keyspace: keyspace, partition: 0, replicas: ids, minInSync: 2, lagMillis: 500, log: log,
+                coordination: election, nowMillis: now)
+            leases[id] = LeadershipLease(etcd: client, ttlSeconds: 2, nowMillis: now)
+        }
+        let all = replicas
+        transport.replicas.withLock { $0 = all }
+        // Per node: its lease renewals, its leadership rounds and its replica's loop. A
+        // node "killed" stops all three without revoking anything.
+        var nodes: [NodeID: Task<Void, Never>] = [:]
+        for id in ids {
+            let registry = LeaderReplicas()
+            registry.register(all[id]!)
+            let leadership = PartitionLeadership(
+                me: id, election: election, lease: leases[id]!, replicas: registry,
+                hosted: { [.init(keyspace: keyspace, partition: 0, replicas: ids)] })
+            let lease = leases[id]!
+            let replica = all[id]!
+            nodes[id] = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        while !Task.isCancelled {
+                            await lease.renew()
+                            try? await Task.sleep(for: .milliseconds(500))
+                        }
+                    }
+                    group.addTask { await leadership.run(interval: .milliseconds(50)) }
+                    group.addTask { await replica.run(transport: transport) }
+                }
+            }
+        }
+        defer { for task in nodes.values { task.cancel() } }
+
+        // One leader, in the epoch etcd gave it.
+        var leading: [NodeID: Epoch] = [:]
+        let end = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < end {
+            leading = await Self.leaders(all)
+            if leading.count == 1 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let (first, firstEpoch) = try #require(leading.first)
+        #expect(leading.count == 1)
+        #expect(try await election.leaders(keyspace)[0]?.epoch == firstEpoch)
+        guard case .written = await all[first]!.write(key: [1], value: [1], ack: .all) else {
+            Issue.record("the first leader's write was not acknowledged")
+            return
+        }
+
+        // Kill the leader: no more renewals, rounds, fetch answers; its key outlives it
+        // until its lease runs out in etcd.
+        nodes[first]!.cancel()
+        transport.dead.withLock { $0 = [first] }
+        let killed = ContinuousClock.now
+        var next: (NodeID, Epoch)?
+        while ContinuousClock.now < killed + .seconds(15) {
+            let now = await Self.leaders(all).filter { $0.key != first }
+            if let found = now.first {
+                next = (found.key, found.value)
+                break
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let (second, secondEpoch) = try #require(next)
+        #expect(secondEpoch > firstEpoch)
+        let written = await all[second]!.write(key: [1], value: [2], ack: .all)
+        guard case .written(let position) = written else {
+            Issue.record("the new leader's write: \(written)")
+            return
+        }
+        #expect(position.epoch == secondEpoch)
+        let failover = ContinuousClock.now - killed
+        print("leader failover (lease 2 s): \(failover) from the kill to an acknowledged ack=all write")
+        // The dead leader, were it only paused, acknowledges nothing: its lease validity is over.
+        let stale = await all[first]!.write(key: [1], value: [3], ack: .leader)
+        #expect(stale == .refused(.leaseExpired) || stale == .notLeader(nil))
+    }
+}
