@@ -72,7 +72,7 @@ import Testing
             let log = try PartitionLog(storage: InMemoryStorage(), keyspace: keyspace, partition: 0)
             logs[id] = log
             replicas[id] = try LeaderReplica(
-                me: id, keyspace: keyspace, partition: 0, replicas: ids, minInSync: 2, lagMillis: 200, log: log,
+                me: id, keyspace: keyspace, partition: 0, replicas: ids, minInSync: 2, lagMillis: 2000, log: log,
                 coordination: coordination, nowMillis: Self.now)
         }
         let all = replicas
@@ -90,6 +90,8 @@ import Testing
         coordination.state.withLock { $0 = (n1, Epoch(10), Set(ids)) }
         await replicas[n1]!.elected(Epoch(10), inSync: Set(ids), leaseValidUntil: far)
         for id in [n2, n3] { await replicas[id]!.leaderIs(n1, epoch: Epoch(10)) }
+        // Both followers fetching (on a busy machine this can take a moment).
+        #expect(await Self.eventually { await replicas[n1]!.status.lag.keys.count == 2 })
         var last = LogPosition.start
         for i in 0..<20 {
             let outcome = await replicas[n1]!.write(key: key(i % 5), value: Array("v\(i)".utf8), ack: .all)

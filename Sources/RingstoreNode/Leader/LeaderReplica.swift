@@ -588,7 +588,8 @@ public actor LeaderReplica {
         public var inSync: [NodeID]
         public var highWatermark: UInt64
         public var last: UInt64
-        /// Followers' lag behind the leader's log end (on the leader only).
+        /// Followers' lag behind the leader's log end (on the leader only; a follower that
+        /// has not fetched in this epoch is missing).
         public var lag: [NodeID: UInt64]
     }
 
@@ -597,7 +598,8 @@ public actor LeaderReplica {
         case .leader(let machine):
             var lag: [NodeID: UInt64] = [:]
             for follower in replicas where follower != me {
-                lag[follower] = machine.durable - min(machine.durable, machine.followerPositions[follower] ?? 0)
+                guard let position = machine.followerPositions[follower] else { continue }
+                lag[follower] = machine.durable - min(machine.durable, position)
             }
             return Status(
                 leader: machine.isLeading ? me : nil, epoch: machine.epoch, inSync: machine.inSync.sorted(),
