@@ -28,7 +28,7 @@ import Testing
         let ks = try KeyspaceName(validating: "orders")
         let (n1, n2, n3) = (NodeID("n1"), NodeID("n2"), NodeID("n3"))
         try await election.initialize(ks, partition: 7, replicas: [n1, n2, n3])
-        let leases = [try await client.grantLease(ttlSeconds: 5), try await client.grantLease(ttlSeconds: 5)]
+        let leases = [try await client.grantLease(ttlSeconds: 60), try await client.grantLease(ttlSeconds: 60)]
 
         let first = try #require(try await election.campaign(ks, partition: 7, me: n1, lease: leases[0]))
         #expect(try await election.campaign(ks, partition: 7, me: n2, lease: leases[1]) == nil, "n1 leads")
@@ -41,7 +41,7 @@ import Testing
 
         // n1's lease ends: its key goes; n3, out of the ISR, cannot win; n2 can, in a later epoch.
         try await client.revoke(leases[0])
-        let third = try await client.grantLease(ttlSeconds: 5)
+        let third = try await client.grantLease(ttlSeconds: 60)
         #expect(try await election.campaign(ks, partition: 7, me: n3, lease: third) == nil)
         let second = try #require(try await election.campaign(ks, partition: 7, me: n2, lease: leases[1]))
         #expect(second > first)

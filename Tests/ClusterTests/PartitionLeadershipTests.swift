@@ -82,7 +82,7 @@ import Testing
 
         // One leader, in the epoch etcd gave it.
         var leading: [NodeID: Epoch] = [:]
-        let end = ContinuousClock.now + .seconds(15)
+        let end = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < end {
             leading = await Self.leaders(all)
             if leading.count == 1 { break }
@@ -107,7 +107,7 @@ import Testing
         transport.dead.withLock { $0 = [first] }
         let killed = ContinuousClock.now
         var next: (NodeID, Epoch)?
-        while ContinuousClock.now < killed + .seconds(15) {
+        while ContinuousClock.now < killed + .seconds(30) {
             let now = await Self.leaders(all).filter { $0.key != first }
             if let found = now.first {
                 next = (found.key, found.value)

@@ -6,11 +6,11 @@ import Testing
 /// cut from its peers or from etcd). A failing seed replays with
 /// `swift run ringstore-sim --mode leader --seed N --verbose`.
 @Suite struct LeaderSimulationTests {
-    @Test func ackAllSurvivesLogsAgreeAndHistoriesAreLinearizable() {
+    @Test func ackAllSurvivesLogsAgreeAndHistoriesAreLinearizable() async throws {
         var totals = LeaderSimulation.Report(seed: 0)
         var failed: [String] = []
         for seed in 1...200 as ClosedRange<UInt64> {
-            let report = LeaderSimulation(options: .init(seed: seed)).run()
+            let report = try await HeavyWork.run { LeaderSimulation(options: .init(seed: seed)).run() }
             if !report.passed { failed.append("seed \(seed): \(report.violations.prefix(3)) after \(report.faults)") }
             totals.elections += report.elections
             totals.acknowledgedAll += report.acknowledgedAll
@@ -30,12 +30,12 @@ import Testing
         )
     }
 
-    @Test func aLeaderThatIgnoresItsLeaseIsCaughtAcknowledgingInAnOldEpoch() {
+    @Test func aLeaderThatIgnoresItsLeaseIsCaughtAcknowledgingInAnOldEpoch() async throws {
         var caught = 0
         for seed in 1...60 as ClosedRange<UInt64> {
             var options = LeaderSimulation.Options(seed: seed)
             options.ignoreLease = true
-            let report = LeaderSimulation(options: options).run()
+            let report = try await HeavyWork.run { [options] in LeaderSimulation(options: options).run() }
             if report.violations.contains(where: { $0.contains("after epoch") }) { caught += 1 }
         }
         #expect(caught > 0)

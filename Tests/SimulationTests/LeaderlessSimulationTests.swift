@@ -11,15 +11,18 @@ import Testing
         (5, .lww, false, 3001...3030), (5, .vv, true, 4001...4060), (5, .lww, true, 5001...5040),
     ]
 
-    @Test(arguments: 0..<cases.count) func noAcknowledgedWriteIsLostAndReplicasConverge(index: Int) throws {
+    @Test(arguments: 0..<cases.count) func noAcknowledgedWriteIsLostAndReplicasConverge(index: Int) async throws {
         let (nodes, policy, sloppy, seeds) = Self.cases[index]
         var acknowledged = 0
         var hinted = 0
         var failed = 0
         for seed in seeds {
-            let simulation = try ClusterSimulation(
-                seed: seed, options: ClusterSimulation.Options(nodeCount: nodes, policy: policy, sloppy: sloppy))
-            simulation.run()
+            let simulation = try await HeavyWork.run {
+                let simulation = try ClusterSimulation(
+                    seed: seed, options: ClusterSimulation.Options(nodeCount: nodes, policy: policy, sloppy: sloppy))
+                simulation.run()
+                return simulation
+            }
             let problems = simulation.check()
             #expect(problems.isEmpty, "seed \(seed) failed: \(problems); replay: \(simulation.replayCommand)")
             acknowledged += simulation.acknowledged.count
