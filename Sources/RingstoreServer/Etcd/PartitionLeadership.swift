@@ -53,13 +53,18 @@ public struct PartitionLeadership: Sendable {
             if let leadership = leaders[partition.keyspace.name]?[partition.partition] {
                 if leadership.node == me {
                     // A key this node won in an earlier life waits out its old lease.
-                    guard let held, held.id == leadership.lease else { continue }
+                    guard let held, held.id == leadership.lease else {
+                        if status.leader == me { await replica.leaseLost() }
+                        continue
+                    }
                     if status.leader == me, status.epoch == leadership.epoch {
                         await replica.leaseRenewed(validUntil: held.validUntil)
                     } else if let (isr, _) = try await election.inSync(
                         partition.keyspace, partition: partition.partition)
                     {
-                        // A win under this lease whose answer was lost: lead in it.
+                        // A win under this lease the replica has not taken up (its answer was
+                        // lost, or the replica still leads an older epoch): lead in it.
+                        if status.leader == me { await replica.leaseLost() }
                         await replica.elected(
                             leadership.epoch, inSync: Set(isr.members.map(NodeID.init)),
                             leaseValidUntil: held.validUntil)
