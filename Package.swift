@@ -138,6 +138,7 @@ let package = Package(
         .target(
             name: "RingstoreBenchKit",
             dependencies: [
+                "RingstoreCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -158,7 +159,7 @@ let package = Package(
         .testTarget(
             name: "RingstoreBenchTests",
             dependencies: [
-                "RingstoreBenchKit",
+                "RingstoreBenchKit", "RingstoreCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
@@ -166,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "LinearizabilityTests",
             dependencies: [
-                "Linearizability",
+                "Linearizability", "RingstoreCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

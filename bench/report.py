@@ -129,14 +129,8 @@ def plots(workload, labels, directory, stem):
     ax.set_xlabel("second of the measured run (each repeat drawn; lighter lines are later rounds)")
     ax.set_ylabel("operations per second")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"workload {workload}: throughput over time")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    name = f"{stem}-{workload}-throughput.png"
-    fig.tight_layout()
-    fig.savefig(os.path.join(directory, name), dpi=110)
-    plt.close(fig)
-    made.append(name)
+    made.append(save(fig, ax, f"workload {workload}: throughput over time", directory, f"{stem}-{workload}-throughput.png"))
 
     fig, ax = plt.subplots(figsize=(8, 4.2))
     for i, (label, runs) in enumerate(labels.items()):
@@ -157,15 +151,22 @@ def plots(workload, labels, directory, stem):
     ax.set_xticklabels(["0%", "50%", "90%", "99%", "99.9%", "99.99%"])
     ax.set_xlabel("percentile")
     ax.set_ylabel("latency (ms)")
-    ax.set_title(f"workload {workload}: latency by percentile (the median repeat)")
     ax.grid(alpha=0.3, which="both")
+    title = f"workload {workload}: latency by percentile (the median repeat)"
+    made.append(save(fig, ax, title, directory, f"{stem}-{workload}-latency.png"))
+    return made
+
+
+def save(fig, ax, title, directory, name):
+    """Titles the plot, adds its legend, writes it as PNG and returns its file name."""
+    import matplotlib.pyplot as plt
+
+    ax.set_title(title)
     ax.legend(fontsize=8)
-    name = f"{stem}-{workload}-latency.png"
     fig.tight_layout()
     fig.savefig(os.path.join(directory, name), dpi=110)
     plt.close(fig)
-    made.append(name)
-    return made
+    return name
 
 
 def render(results, out_path, baselines=(), title=None, preamble="", extra_sections=()):

@@ -1,36 +1,26 @@
 import Linearizability
 import PropertyBased
+import RingstoreCore
 import Testing
 
 /// Histories produced by a real register: each operation takes effect at a random instant
 /// between its call and its return, so every such history is linearizable; changing one
 /// read to a value nobody wrote must make it not.
 @Suite struct GeneratedHistoryTests {
-    struct Random {
-        var state: UInt64
-        mutating func next(_ bound: Int) -> Int {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Int((z ^ (z >> 31)) % UInt64(bound))
-        }
-    }
-
     /// A history of `clients` clients, each running `perClient` operations in turn.
     static func history(seed: UInt64, clients: Int, perClient: Int) -> [RegisterOperation] {
-        var random = Random(state: seed)
+        var random = SeededRandom(seed: seed)
         // (client, call, effect instant, return, kind 0 write / 1 read / 2 cas, lost)
         var planned: [(client: Int, call: Int64, effect: Int64, returned: Int64, kind: Int, unknown: Bool)] = []
         for client in 0..<clients {
-            var now = Int64(random.next(5))
+            var now = Int64(random.below(5))
             for _ in 0..<perClient {
                 let call = now
-                let effect = call + Int64(random.next(6))
-                let returned = effect + Int64(random.next(6))
-                let kind = [0, 0, 1, 1, 1, 2][random.next(6)]
-                planned.append((client, call, effect, returned, kind, kind != 1 && random.next(10) == 0))
-                now = returned + 1 + Int64(random.next(4))
+                let effect = call + Int64(random.below(6))
+                let returned = effect + Int64(random.below(6))
+                let kind = [0, 0, 1, 1, 1, 2][random.below(6)]
+                planned.append((client, call, effect, returned, kind, kind != 1 && random.below(10) == 0))
+                now = returned + 1 + Int64(random.below(4))
             }
         }
         var value: String? = nil
@@ -38,7 +28,7 @@ import Testing
         var written = 0
         for plan in planned.sorted(by: { ($0.effect, $0.client) < ($1.effect, $1.client) }) {
             // An operation with unknown outcome took effect or not, at random.
-            let happens = !plan.unknown || random.next(2) == 0
+            let happens = !plan.unknown || random.below(2) == 0
             let returned = plan.unknown ? nil : plan.returned
             switch plan.kind {
             case 0:
@@ -52,7 +42,7 @@ import Testing
             default:
                 written += 1
                 let new = "v\(written)"
-                let expected = random.next(2) == 0 ? value : "v\(random.next(written + 1))"
+                let expected = random.below(2) == 0 ? value : "v\(random.below(written + 1))"
                 let matches = expected == value
                 if happens, matches { value = new }
                 operations.append(
@@ -89,4 +79,9 @@ import Testing
             }
         }
     }
+}
+
+extension SeededRandom {
+    /// A number in `0..<bound`.
+    fileprivate mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }

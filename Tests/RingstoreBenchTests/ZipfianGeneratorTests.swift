@@ -1,10 +1,11 @@
 import RingstoreBenchKit
+import RingstoreCore
 import Testing
 
 @Suite struct ZipfianGeneratorTests {
     @Test func ranksStayInRangeAndTheFirstIsAsLikelyAsTheTheorySays() {
         var zipfian = ZipfianGenerator(itemCount: 1000)
-        var random = SeededGenerator(seed: 42)
+        var random = SeededRandom(seed: 42)
         var counts = [Int](repeating: 0, count: 1000)
         let draws = 200_000
         for _ in 0..<draws { counts[zipfian.next(using: &random)] += 1 }
@@ -17,14 +18,14 @@ import Testing
 
     @Test func growingTheItemCountMatchesAGeneratorBuiltAtThatCount() {
         var grown = ZipfianGenerator(itemCount: 10)
-        var random = SeededGenerator(seed: 1)
+        var random = SeededRandom(seed: 1)
         _ = grown.next(itemCount: 5000, using: &random)
         let built = ZipfianGenerator(itemCount: 5000)
         #expect(abs(grown.probabilityOfFirst - built.probabilityOfFirst) < 1e-9)
     }
 
     @Test func latestFavoursTheNewestRecordsAndZipfianScattersThePopularOnes() {
-        var random = SeededGenerator(seed: 7)
+        var random = SeededRandom(seed: 7)
         var latest = KeyChooser(distribution: .latest, recordCount: 1000)
         var newest = 0
         for _ in 0..<10_000 where latest.next(recordCount: 1000, using: &random) >= 990 { newest += 1 }
@@ -40,7 +41,7 @@ import Testing
 
     @Test(arguments: Workload.allCases)
     func workloadMixesMatchTheirShares(_ workload: Workload) {
-        var random = SeededGenerator(seed: 3)
+        var random = SeededRandom(seed: 3)
         var counts: [OperationKind: Int] = [:]
         let draws = 50_000
         for _ in 0..<draws { counts[workload.nextKind(using: &random), default: 0] += 1 }

@@ -1,4 +1,5 @@
 import NIOCore
+import RingstoreCore
 
 /// One benchmark connection: a closed loop that sends the next operation as soon as the
 /// previous one is answered (like a YCSB client thread), timing each from its first
@@ -20,7 +21,7 @@ final class ClosedLoopConnection: ChannelInboundHandler {
     private let host: String
     private let control: RunControl
     private let recorder: ConnectionRecorder
-    private var random: SeededGenerator
+    private var random: SeededRandom
     private var chooser: KeyChooser
     private let valueBytes: Int
     private var current: Operation?
@@ -33,7 +34,7 @@ final class ClosedLoopConnection: ChannelInboundHandler {
         self.host = host
         self.control = control
         self.recorder = recorder
-        random = SeededGenerator(seed: seed)
+        random = SeededRandom(seed: seed)
         chooser = KeyChooser(distribution: control.distribution, recordCount: control.recordCount)
         self.valueBytes = max(valueBytes, 16)
     }

@@ -1,3 +1,5 @@
+import RingstoreCore
+
 /// How a run picks the record an operation touches (YCSB's `requestdistribution`).
 public enum RequestDistribution: String, Sendable, CaseIterable, Codable {
     /// Zipfian ranks, scrambled over the key space so the popular keys are not neighbours.
@@ -20,7 +22,7 @@ public struct KeyChooser: Sendable {
     }
 
     /// A record number in `0..<recordCount`.
-    public mutating func next(recordCount: Int, using random: inout SeededGenerator) -> Int {
+    public mutating func next(recordCount: Int, using random: inout SeededRandom) -> Int {
         let count = max(1, recordCount)
         switch distribution {
         case .uniform:

@@ -1,3 +1,5 @@
+import RingstoreCore
+
 /// What one operation of a workload does.
 public enum OperationKind: String, Sendable, CaseIterable, Codable, Comparable {
     case read
@@ -45,7 +47,7 @@ public enum Workload: String, Sendable, CaseIterable, Codable {
     }
 
     /// Draws the next operation kind.
-    public func nextKind(using random: inout SeededGenerator) -> OperationKind {
+    public func nextKind(using random: inout SeededRandom) -> OperationKind {
         let u = random.unit()
         var sum = 0.0
         for (kind, share) in mix {

@@ -1,4 +1,5 @@
 import Foundation
+import RingstoreCore
 
 /// Zipf-distributed ranks over `0..<itemCount`, rank 0 the most popular, computed the way
 /// YCSB does (Gray et al., "Quickly generating billion-record synthetic databases",
@@ -30,7 +31,7 @@ public struct ZipfianGenerator: Sendable {
     }
 
     /// The next rank in `0..<itemCount`, growing the item count first when asked to.
-    public mutating func next(itemCount newCount: Int? = nil, using random: inout SeededGenerator) -> Int {
+    public mutating func next(itemCount newCount: Int? = nil, using random: inout SeededRandom) -> Int {
         if let newCount, newCount > itemCount {
             zetaN += Self.zeta(from: itemCount, to: newCount, theta: theta)
             itemCount = newCount
