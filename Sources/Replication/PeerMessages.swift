@@ -27,6 +27,10 @@ public enum PeerRequest: Sendable, Equatable {
     case purge(keyspace: String, key: [UInt8], object: ReplicaObject)
     /// A leader-mode follower's fetch from the leader of a partition of the keyspace.
     case leaderFetch(keyspace: String, partition: Int, FetchRequest)
+    /// Write this for me: you lead the key's partition (leader mode).
+    case leaderWrite(LeaderWriteRequest)
+    /// Read this for me: you lead the key's partition, or hold a replica of it.
+    case leaderRead(LeaderReadRequest)
 }
 
 /// A client's put (value non-nil) or delete, as the node that received it saw it.
@@ -93,6 +97,10 @@ public enum PeerReply: Sendable, Equatable {
     case tombstoneState(object: ReplicaObject?, keepsHint: Bool)
     /// The leader's answer to a fetch, with the entries it carries.
     case leaderFetched(FetchReply, [LeaderEntry])
+    /// A leader-mode write was acknowledged at this position by this leader.
+    case leaderWritten(LogPosition, leader: NodeID)
+    /// A leader-mode read's answer.
+    case leaderValue(LeaderValue)
     /// The request failed on the peer; `error` says why, as it would to a client.
     case failed(code: String, detail: String, required: Int?, answered: Int?)
 

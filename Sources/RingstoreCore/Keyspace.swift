@@ -2,7 +2,7 @@
 public enum ReplicationMode: String, Sendable, Codable, CaseIterable {
     /// Dynamo style: any replica accepts reads and writes, R and W per request.
     case leaderless
-    /// One leader per partition elected through etcd (a later issue).
+    /// One leader per partition elected through etcd, Kafka-style in-sync replicas.
     case leader
 }
 
@@ -27,6 +27,11 @@ public struct Keyspace: Sendable, Codable, Equatable {
     /// (sloppy quorum with hinted handoff). Off by default: a strict quorum counts owners
     /// only, which is what makes R + W > N read-your-writes.
     public var sloppy: Bool
+    /// Leader mode: the in-sync replicas (leader included) an `ack=all` write needs;
+    /// nil in a leaderless keyspace.
+    public var minInSync: Int?
+    /// Leader mode: the `ack` of writes that name none; nil in a leaderless keyspace.
+    public var ack: LeaderAck?
 
     public init(
         name: KeyspaceName,
@@ -35,9 +40,13 @@ public struct Keyspace: Sendable, Codable, Equatable {
         conflict: ConflictPolicy = .lww,
         read: ConsistencyLevel = .quorum,
         write: ConsistencyLevel = .quorum,
-        sloppy: Bool = false
+        sloppy: Bool = false,
+        minInSync: Int? = nil,
+        ack: LeaderAck? = nil
     ) {
         self.sloppy = sloppy
+        self.minInSync = minInSync
+        self.ack = ack
         self.name = name
         self.mode = mode
         self.replicationFactor = replicationFactor
@@ -54,6 +63,8 @@ public struct Keyspace: Sendable, Codable, Equatable {
         case read
         case write
         case sloppy
+        case minInSync = "min_in_sync"
+        case ack
     }
 
     /// Definitions stored before `sloppy` existed read back strict.
@@ -66,6 +77,8 @@ public struct Keyspace: Sendable, Codable, Equatable {
         read = try container.decode(ConsistencyLevel.self, forKey: .read)
         write = try container.decode(ConsistencyLevel.self, forKey: .write)
         sloppy = try container.decodeIfPresent(Bool.self, forKey: .sloppy) ?? false
+        minInSync = try container.decodeIfPresent(Int.self, forKey: .minInSync)
+        ack = try container.decodeIfPresent(LeaderAck.self, forKey: .ack)
     }
 
     /// Checks the definition against the cluster it is meant for.
@@ -86,11 +99,26 @@ public struct Keyspace: Sendable, Codable, Equatable {
                 "\(field) level '\(level)' needs more than the \(replicationFactor) replica(s) of this keyspace"
             )
         }
-        if mode == .leader {
-            throw RingstoreError(
-                .invalidKeyspaceDefinition,
-                "mode 'leader' is not available yet (one leader per partition comes with leader mode); use 'leaderless'"
-            )
+        switch mode {
+        case .leaderless:
+            guard minInSync == nil, ack == nil else {
+                throw RingstoreError(
+                    .invalidKeyspaceDefinition, "min_in_sync and ack apply to mode 'leader' only")
+            }
+        case .leader:
+            guard let minInSync, ack != nil else {
+                throw RingstoreError(.invalidKeyspaceDefinition, "a leader-mode keyspace needs min_in_sync and ack")
+            }
+            guard (1...replicationFactor).contains(minInSync) else {
+                throw RingstoreError(
+                    .invalidKeyspaceDefinition,
+                    "min_in_sync must be from 1 to the replication_factor \(replicationFactor), not \(minInSync)")
+            }
+            guard !sloppy else {
+                throw RingstoreError(
+                    .invalidKeyspaceDefinition,
+                    "sloppy applies to mode 'leaderless' only (leader mode has no fallbacks)")
+            }
         }
     }
 }
@@ -103,12 +131,17 @@ public struct KeyspaceRequest: Sendable, Codable {
     public var read: ConsistencyLevel?
     public var write: ConsistencyLevel?
     public var sloppy: Bool?
+    public var minInSync: Int?
+    public var ack: LeaderAck?
 
     public init(
         mode: ReplicationMode? = nil, replicationFactor: Int? = nil, conflict: ConflictPolicy? = nil,
-        read: ConsistencyLevel? = nil, write: ConsistencyLevel? = nil, sloppy: Bool? = nil
+        read: ConsistencyLevel? = nil, write: ConsistencyLevel? = nil, sloppy: Bool? = nil, minInSync: Int? = nil,
+        ack: LeaderAck? = nil
     ) {
         self.sloppy = sloppy
+        self.minInSync = minInSync
+        self.ack = ack
         self.mode = mode
         self.replicationFactor = replicationFactor
         self.conflict = conflict
@@ -123,6 +156,8 @@ public struct KeyspaceRequest: Sendable, Codable {
         case read
         case write
         case sloppy
+        case minInSync = "min_in_sync"
+        case ack
     }
 
     /// The field names a definition may have.
@@ -130,16 +165,22 @@ public struct KeyspaceRequest: Sendable, Codable {
 
     /// The keyspace with defaults filled in: N is 3, or the node count when smaller
     /// (DESIGN section 3); conflicts resolve by LWW; reads and writes at quorum; strict
-    /// quorums.
+    /// quorums. A leader-mode keyspace acknowledges `ack=all` by default and needs two
+    /// in-sync replicas (one when N is 1), so an acknowledged write survives one failure.
     public func keyspace(named name: KeyspaceName, nodeCount: Int) -> Keyspace {
-        Keyspace(
+        let mode = mode ?? .leaderless
+        let factor = replicationFactor ?? min(3, max(1, nodeCount))
+        let isLeader = mode == .leader
+        return Keyspace(
             name: name,
-            mode: mode ?? .leaderless,
-            replicationFactor: replicationFactor ?? min(3, max(1, nodeCount)),
+            mode: mode,
+            replicationFactor: factor,
             conflict: conflict ?? .lww,
             read: read ?? .quorum,
             write: write ?? .quorum,
-            sloppy: sloppy ?? false
+            sloppy: sloppy ?? false,
+            minInSync: minInSync ?? (isLeader ? min(2, max(1, factor)) : nil),
+            ack: ack ?? (isLeader ? .all : nil)
         )
     }
 }

@@ -21,6 +21,13 @@ public struct RingstoreError: Error, Sendable, CustomStringConvertible {
         public static let storage = Code("storage")
         public static let tooManySiblings = Code("too-many-siblings")
         public static let unknownNode = Code("unknown-node")
+        /// Leader mode: an If-Match / If-None-Match condition did not hold.
+        public static let preconditionFailed = Code("precondition-failed")
+        /// Leader mode: the write was appended but not acknowledged; it may or may not survive.
+        public static let outcomeUnknown = Code("outcome-unknown")
+        /// Leader mode: the write a token names is not in the log any more (an `ack=leader`
+        /// write lost with its leader).
+        public static let tokenLost = Code("token-lost")
 
         /// The code a peer named in its answer; unknown names keep their text.
         public static func named(_ name: String) -> Code { Code(name) }

@@ -167,6 +167,11 @@ public final class Node: Sendable {
     /// confirms an identical one. Returns whether it was created.
     public func createKeyspace(_ keyspace: Keyspace) async throws(RingstoreError) -> Bool {
         try keyspace.validate(nodeCount: nodeCount)
+        guard keyspace.mode == .leaderless else {
+            throw RingstoreError(
+                .invalidKeyspaceDefinition,
+                "mode 'leader' elects its leaders through etcd: it needs a cluster (ringstore serve --etcd ...)")
+        }
         let name = keyspace.name.name
         /// Whether an identical keyspace exists; a different one is a conflict.
         func exists() throws(RingstoreError) -> Bool {
@@ -214,8 +219,17 @@ public final class Node: Sendable {
         var owners: [NodeID]
     }
 
-    func placement(keyspace name: String, key: [UInt8]) throws(RingstoreError) -> Placement {
+    /// Only a keyspace of `mode` is addressed: leaderless replica objects and leader-mode
+    /// logs are never mixed up, whatever a client or a peer sends.
+    func placement(keyspace name: String, key: [UInt8], mode: ReplicationMode = .leaderless) throws(RingstoreError)
+        -> Placement
+    {
         let keyspace = try keyspace(named: name)
+        guard keyspace.mode == mode else {
+            throw RingstoreError(
+                .invalidParameter,
+                "keyspace '\(name)' is in \(keyspace.mode) mode; this request is for \(mode) keyspaces")
+        }
         let validKey = try Key(validating: key, limits: limits)
         let ring = ring
         let partition = ring.partition(keyspace: keyspace.name, key: validKey)

@@ -19,6 +19,23 @@ extension Node {
                 let (answer, entries) = await replica.fetch(fetch)
                 reply(.leaderFetched(answer, entries))
             }
+        case .leaderWrite(let write):
+            Task {
+                do throws(RingstoreError) {
+                    let written = try await leaderWrite(write, forwarded: true)
+                    reply(.leaderWritten(written.position, leader: written.leader))
+                } catch {
+                    reply(PeerReply(error))
+                }
+            }
+        case .leaderRead(let read):
+            Task {
+                do throws(RingstoreError) {
+                    reply(.leaderValue(try await leaderRead(read, forwarded: true)))
+                } catch {
+                    reply(PeerReply(error))
+                }
+            }
         case .merge(let keyspace, let key, let object):
             do throws(RingstoreError) {
                 let placement = try placement(keyspace: keyspace, key: key)

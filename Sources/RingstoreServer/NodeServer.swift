@@ -23,11 +23,13 @@ public struct NodeServer: Sendable {
     public let membership: ClusterMembership?
     public let peerListener: PeerListener?
     public let health: PeerHealth?
+    /// A cluster member's leader-mode partition replicas and their elections.
+    public let leaderHosting: LeaderHosting?
 
     /// The services to run in one `ServiceGroup`, in start order (shutdown runs in reverse:
     /// the listener drains before maintenance stops).
     public var services: [any Service] {
-        [maintenance] + [membership as (any Service)?, peerListener, health].compactMap { $0 } + [http]
+        [maintenance] + [membership as (any Service)?, peerListener, health, leaderHosting].compactMap { $0 } + [http]
     }
 
     /// Validates the configuration, opens (recovering) the store and the node.
@@ -81,6 +83,7 @@ public struct NodeServer: Sendable {
         let node: Node
         var membership: ClusterMembership?
         var peerListener: PeerListener?
+        var leaderHosting: LeaderHosting?
         if let endpoint = configuration.etcdEndpoint {
             node = try Node(
                 id: NodeID(configuration.nodeID), storage: storage, ring: nil, limits: configuration.limits,
@@ -114,6 +117,9 @@ public struct NodeServer: Sendable {
                     .invalidParameter, "node \(node.id) is not in the ring of cluster '\(configuration.cluster)'")
             }
             membership = member
+            leaderHosting = LeaderHosting(
+                node: node, storage: storage, network: peers, etcd: try EtcdClient(endpoint: endpoint),
+                metadata: try ClusterMetadata(cluster: configuration.cluster), logger: logger)
             peerListener = PeerListener(
                 node: node, group: group, host: configuration.peerHost, port: configuration.peerPort, logger: logger,
                 refreshCatalog: { await member.refreshNow() })
@@ -144,7 +150,7 @@ public struct NodeServer: Sendable {
         return NodeServer(
             node: node, store: store, hintStore: hintStore, http: http, maintenance: maintenance,
             threadPool: threadPool,
-            membership: membership, peerListener: peerListener, health: health)
+            membership: membership, peerListener: peerListener, health: health, leaderHosting: leaderHosting)
     }
 
     /// Stops the node's background work and closes the stores (finishing pending writes)

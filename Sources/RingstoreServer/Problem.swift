@@ -35,7 +35,9 @@ struct Problem: Encodable {
         case .valueTooLarge: .payloadTooLarge
         case .unknownKeyspace, .notFound: .notFound
         case .keyspaceExists, .tooManySiblings: .conflict
-        case .unavailable: .serviceUnavailable
+        case .unavailable, .outcomeUnknown: .serviceUnavailable
+        case .preconditionFailed: .preconditionFailed
+        case .tokenLost: .gone
         default: .internalServerError
         }
     }

@@ -58,7 +58,7 @@ struct Router: Sendable {
             case (.keyspaces, _):
                 return Router.methodNotAllowed(request.method, allowed: "GET, PUT")
             case (.cluster, .GET):
-                return Router.json(clusterView())
+                return nil  // leader-mode replicas answer their status asynchronously
             case (.cluster, _):
                 return Router.methodNotAllowed(request.method, allowed: "GET")
             case (.health, .GET):
@@ -89,10 +89,10 @@ struct Router: Sendable {
     /// Handles what waits on the store or the catalog; `completion` runs once, on any thread.
     func handleDeferred(_ request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void) {
         switch (request.route, request.method) {
-        case (.kv, .GET), (.kv, .HEAD):
-            get(request, completion: completion)
-        case (.kv, .PUT), (.kv, .DELETE):
-            write(request, completion: completion)
+        case (.kv, _):
+            keyValue(request, completion: completion)
+        case (.cluster, .GET):
+            Task { completion(Router.json(clusterView(leaders: await leaderPartitions()))) }
         case (.keyspaces, .PUT):
             Task {
                 do throws(RingstoreError) {
@@ -108,13 +108,44 @@ struct Router: Sendable {
 
     // MARK: Key-value
 
-    private struct KeyAddress {
+    /// Sends the request down its keyspace's mode's path. A cluster member that does not
+    /// know the keyspace reads etcd's catalog once first, so a keyspace created through
+    /// another node a moment ago is found in whichever mode it has.
+    private func keyValue(
+        _ request: HTTPRequest, refreshed: Bool = false, completion: @escaping @Sendable (HTTPResponse) -> Void
+    ) {
+        let name = (try? address(request.path))?.keyspace
+        if let name, let keyspace = try? node.keyspace(named: name) {
+            if keyspace.mode == .leader {
+                return request.method == .GET || request.method == .HEAD
+                    ? leaderGet(request, completion: completion) : leaderWrite(request, completion: completion)
+            }
+        } else if name != nil, !refreshed, let membership {
+            Task {
+                await membership.refreshNow()
+                keyValue(request, refreshed: true, completion: completion)
+            }
+            return
+        }
+        if request.method == .GET || request.method == .HEAD {
+            get(request, completion: completion)
+        } else {
+            write(request, completion: completion)
+        }
+    }
+
+    /// Whether the request's keyspace is known here to be in leader mode.
+    private func isLeaderMode(_ address: KeyAddress) -> Bool {
+        (try? node.keyspace(named: address.keyspace))?.mode == .leader
+    }
+
+    struct KeyAddress {
         var keyspace: String
         var key: [UInt8]
     }
 
     /// `/v1/kv/{keyspace}/{key}`: the key is everything after the keyspace, percent-decoded.
-    private func address(_ path: String) throws(RingstoreError) -> KeyAddress {
+    func address(_ path: String) throws(RingstoreError) -> KeyAddress {
         let rest = path.utf8.dropFirst(Router.kvPrefix.count)
         guard let slash = rest.firstIndex(of: UInt8(ascii: "/")) else {
             throw RingstoreError(.invalidKey, "the path must be /v1/kv/{keyspace}/{key}")
@@ -173,6 +204,7 @@ struct Router: Sendable {
     /// replicas must be asked.
     private func immediateGet(_ request: HTTPRequest) throws(RingstoreError) -> HTTPResponse? {
         let address = try address(request.path)
+        if isLeaderMode(address) { return nil }
         let options = try options(request, levelName: "r")
         do {
             guard
@@ -358,14 +390,53 @@ struct Router: Sendable {
         var nodes: [Member]
         var keyspaces: [String]
         var antiEntropy: [Convergence]
+        /// The leader-mode partition replicas this node holds.
+        var leaderPartitions: [LeaderPartition]
 
         enum CodingKeys: String, CodingKey {
             case node, cluster, partitions, nodes, keyspaces
             case antiEntropy = "anti_entropy"
+            case leaderPartitions = "leader_partitions"
         }
     }
 
-    private func clusterView() -> ClusterView {
+    /// A leader-mode partition replica as this node sees it; the leader alone knows the
+    /// ISR and each follower's lag (entries behind its log end).
+    struct LeaderPartition: Encodable {
+        var keyspace: String
+        var partition: Int
+        var role: String
+        var leader: String?
+        var epoch: UInt64
+        var inSync: [String]?
+        var highWatermark: UInt64
+        var last: UInt64
+        var lag: [String: UInt64]?
+
+        enum CodingKeys: String, CodingKey {
+            case keyspace, partition, role, leader, epoch, last, lag
+            case inSync = "in_sync"
+            case highWatermark = "high_watermark"
+        }
+    }
+
+    private func leaderPartitions() async -> [LeaderPartition] {
+        var partitions: [LeaderPartition] = []
+        for replica in node.leaderReplicas.all {
+            let status = await replica.status
+            let leads = status.leader == node.id
+            partitions.append(
+                LeaderPartition(
+                    keyspace: replica.keyspace.name, partition: replica.partition, role: leads ? "leader" : "follower",
+                    leader: status.leader?.name, epoch: status.epoch.value,
+                    inSync: leads ? status.inSync.map(\.name) : nil, highWatermark: status.highWatermark,
+                    last: status.last,
+                    lag: leads ? Dictionary(uniqueKeysWithValues: status.lag.map { ($0.key.name, $0.value) }) : nil))
+        }
+        return partitions.sorted { ($0.keyspace, $0.partition) < ($1.keyspace, $1.partition) }
+    }
+
+    private func clusterView(leaders: [LeaderPartition]) -> ClusterView {
         let ring = node.ring
         let primaries = ring.primaryCounts()
         let alive = membership?.registeredNodes ?? [node.id]
@@ -379,7 +450,7 @@ struct Router: Sendable {
                     id: id.name, alive: alive.contains(id), primaries: primaries[id] ?? 0, phi: phi,
                     suspected: phi.map { $0 > FailureDetector.defaultThreshold }, hints: hints[id] ?? 0)
             },
-            keyspaces: node.keyspaces().map(\.name.name), antiEntropy: convergence())
+            keyspaces: node.keyspaces().map(\.name.name), antiEntropy: convergence(), leaderPartitions: leaders)
     }
 
     private func convergence() -> [ClusterView.Convergence] {

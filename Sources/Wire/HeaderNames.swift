@@ -14,4 +14,6 @@ public enum HeaderNames {
     public static let coordinator = "X-Ringstore-Coordinator"
     /// Owners whose copy of a write a fallback keeps as a hint (sloppy quorum).
     public static let hinted = "X-Ringstore-Hinted"
+    /// Leader mode: the partition leader that acknowledged a write.
+    public static let leader = "X-Ringstore-Leader"
 }

@@ -18,6 +18,8 @@ public enum PeerCodec {
         case tombstoneCheck = 0x08
         case purge = 0x09
         case leaderFetch = 0x0A
+        case leaderWrite = 0x0B
+        case leaderRead = 0x0C
         case merged = 0x81
         case object = 0x82
         case written = 0x83
@@ -26,6 +28,8 @@ public enum PeerCodec {
         case digests = 0x86
         case tombstoneState = 0x87
         case leaderFetched = 0x88
+        case leaderWritten = 0x89
+        case leaderValue = 0x8A
         case failed = 0x8F
     }
 
@@ -81,6 +85,27 @@ public enum PeerCodec {
             w.write(fetch.epoch.value)
             w.write(fetch.last.epoch.value)
             w.write(fetch.last.sequence)
+        case .leaderWrite(let write):
+            kind = .leaderWrite
+            writeAddress(&w, write.keyspace, write.key)
+            w.write(write.value == nil ? UInt8(0) : 1)
+            if let value = write.value { writeLongBlob(&w, value) }
+            w.write(write.ack.map { $0 == .all ? UInt8(2) : 1 } ?? 0)
+            switch write.condition {
+            case nil: w.write(UInt8(0))
+            case .absent: w.write(UInt8(1))
+            case .matches(let position):
+                w.write(UInt8(2))
+                writePosition(&w, position)
+            }
+            w.write(write.timeoutMillis)
+        case .leaderRead(let read):
+            kind = .leaderRead
+            writeAddress(&w, read.keyspace, read.key)
+            w.writeShortBlob(Array(read.level.rawValue.utf8))
+            w.write(read.after == nil ? UInt8(0) : 1)
+            if let after = read.after { writePosition(&w, after) }
+            w.write(read.timeoutMillis)
         case .ping:
             return Frame(kind: Kind.ping.rawValue, requestID: id, payload: [])
         }
@@ -137,6 +162,40 @@ public enum PeerCodec {
             else { return nil }
             request = .hint(
                 owner: NodeID(String(decoding: owner, as: UTF8.self)), keyspace: keyspace, key: key, object: object)
+        case .leaderWrite:
+            guard let hasValue: UInt8 = r.read(), hasValue <= 1 else { return nil }
+            var value: [UInt8]?
+            if hasValue == 1 {
+                guard let bytes = readLongBlob(&r) else { return nil }
+                value = bytes
+            }
+            guard let ack: UInt8 = r.read(), ack <= 2, let conditionTag: UInt8 = r.read(), conditionTag <= 2 else {
+                return nil
+            }
+            var condition: LeaderWriteCondition?
+            if conditionTag == 1 { condition = .absent }
+            if conditionTag == 2 {
+                guard let position = readPosition(&r) else { return nil }
+                condition = .matches(position)
+            }
+            guard let timeout: UInt32 = r.read() else { return nil }
+            request = .leaderWrite(
+                LeaderWriteRequest(
+                    keyspace: keyspace, key: key, value: value, ack: [nil, .leader, .all][Int(ack)],
+                    condition: condition, timeoutMillis: timeout))
+        case .leaderRead:
+            guard let levelText = r.readShortBlob(),
+                let level = LeaderReadLevel(rawValue: String(decoding: levelText, as: UTF8.self)),
+                let hasAfter: UInt8 = r.read(), hasAfter <= 1
+            else { return nil }
+            var after: LogPosition?
+            if hasAfter == 1 {
+                guard let position = readPosition(&r) else { return nil }
+                after = position
+            }
+            guard let timeout: UInt32 = r.read() else { return nil }
+            request = .leaderRead(
+                LeaderReadRequest(keyspace: keyspace, key: key, level: level, after: after, timeoutMillis: timeout))
         case .coordinateWrite:
             guard let hasValue: UInt8 = r.read(), hasValue <= 1 else { return nil }
             var value: [UInt8]?
@@ -215,6 +274,17 @@ public enum PeerCodec {
                 w.write(entry.position.sequence)
                 writeLongBlob(&w, entry.encoded())
             }
+        case .leaderWritten(let position, let leader):
+            kind = .leaderWritten
+            writePosition(&w, position)
+            w.writeShortBlob(Array(leader.name.utf8.prefix(Int(UInt16.max))))
+        case .leaderValue(let answer):
+            kind = .leaderValue
+            w.write(answer.value == nil ? UInt8(0) : 1)
+            if let value = answer.value { writeLongBlob(&w, value) }
+            w.write(answer.position == nil ? UInt8(0) : 1)
+            if let position = answer.position { writePosition(&w, position) }
+            w.writeShortBlob(Array(answer.replica.name.utf8.prefix(Int(UInt16.max))))
         case .failed(let code, let detail, let required, let answered):
             kind = .failed
             w.writeShortBlob(Array(code.utf8.prefix(255)))
@@ -283,6 +353,26 @@ public enum PeerCodec {
                 entries.append(entry)
             }
             reply = .leaderFetched(fetched, entries)
+        case .leaderWritten:
+            guard let position = readPosition(&r), let leader = r.readShortBlob() else { return nil }
+            reply = .leaderWritten(position, leader: NodeID(String(decoding: leader, as: UTF8.self)))
+        case .leaderValue:
+            guard let hasValue: UInt8 = r.read(), hasValue <= 1 else { return nil }
+            var value: [UInt8]?
+            if hasValue == 1 {
+                guard let bytes = readLongBlob(&r) else { return nil }
+                value = bytes
+            }
+            guard let hasPosition: UInt8 = r.read(), hasPosition <= 1 else { return nil }
+            var position: LogPosition?
+            if hasPosition == 1 {
+                guard let read = readPosition(&r) else { return nil }
+                position = read
+            }
+            guard let replica = r.readShortBlob() else { return nil }
+            reply = .leaderValue(
+                LeaderValue(value: value, position: position, replica: NodeID(String(decoding: replica, as: UTF8.self)))
+            )
         case .failed:
             guard let code = r.readShortBlob(), let detail = r.readShortBlob(), let required: UInt16 = r.read(),
                 let answered: UInt16 = r.read()
@@ -329,6 +419,17 @@ public enum PeerCodec {
         case 2: return .upToDate(epoch: Epoch(numbers[0]), highWatermark: numbers[1])
         default: return .fenced(epoch: Epoch(numbers[0]))
         }
+    }
+
+    /// A leader-mode token: epoch and sequence as u64.
+    private static func writePosition(_ w: inout ByteWriter, _ position: LogPosition) {
+        w.write(position.epoch.value)
+        w.write(position.sequence)
+    }
+
+    private static func readPosition(_ r: inout ByteReader) -> LogPosition? {
+        guard let epoch: UInt64 = r.read(), let sequence: UInt64 = r.read() else { return nil }
+        return LogPosition(epoch: Epoch(epoch), sequence: sequence)
     }
 
     private static func writeAddress(_ w: inout ByteWriter, _ keyspace: String, _ key: [UInt8]) {

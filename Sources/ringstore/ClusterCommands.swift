@@ -88,6 +88,8 @@ struct ClusterCommand: AsyncParsableCommand {
             var hints: [String: [String: Int]] = [:]
             /// Per node: partition replicas held, how many ever converged, the oldest convergence.
             var antiEntropy: [String: (held: Int, converged: Int, oldestMillisAgo: Int?)] = [:]
+            /// Leader-mode partitions as their leaders report them, by "keyspace/partition".
+            var leaderPartitions: [String: [String: Any]] = [:]
         }
 
         static func views(_ registered: [String: ClusterMetadata.Registration]) async -> Views {
@@ -107,6 +109,11 @@ struct ClusterCommand: AsyncParsableCommand {
                 let replicas = view["anti_entropy"] as? [[String: Any]] ?? []
                 let ages = replicas.compactMap { $0["converged_ms_ago"] as? Int }
                 views.antiEntropy[id] = (replicas.count, ages.count, ages.max())
+                for partition in view["leader_partitions"] as? [[String: Any]] ?? []
+                where partition["role"] as? String == "leader" {
+                    let name = "\(partition["keyspace"] as? String ?? "?")/\(partition["partition"] as? Int ?? -1)"
+                    views.leaderPartitions[name] = partition
+                }
             }
             return views
         }
@@ -173,9 +180,45 @@ struct ClusterCommand: AsyncParsableCommand {
             let keyspaces = keyspaceEntries.compactMap { ClusterMetadata.decode(Keyspace.self, $0.value) }
             print("keyspaces: \(keyspaces.isEmpty ? "none" : "")")
             for keyspace in keyspaces {
-                print(
-                    "  \(keyspace.name) mode=\(keyspace.mode.rawValue) n=\(keyspace.replicationFactor) conflict=\(keyspace.conflict.rawValue) read=\(keyspace.read) write=\(keyspace.write) sloppy=\(keyspace.sloppy)"
-                )
+                if keyspace.mode == .leader {
+                    print(
+                        "  \(keyspace.name) mode=leader n=\(keyspace.replicationFactor) min_in_sync=\(keyspace.minInSync ?? 1) ack=\(keyspace.ack?.rawValue ?? "all")"
+                    )
+                } else {
+                    print(
+                        "  \(keyspace.name) mode=\(keyspace.mode.rawValue) n=\(keyspace.replicationFactor) conflict=\(keyspace.conflict.rawValue) read=\(keyspace.read) write=\(keyspace.write) sloppy=\(keyspace.sloppy)"
+                    )
+                }
+            }
+            Self.printLeaderPartitions(keyspaces.filter { $0.mode == .leader }, ring: ring, views: views)
+        }
+
+        /// One line per leader-mode partition: its leader, epoch, ISR, high watermark and
+        /// each follower's lag, as the leader reports them ("no leader" where none answered).
+        static func printLeaderPartitions(_ keyspaces: [Keyspace], ring: Ring, views: Views) {
+            guard !keyspaces.isEmpty else { return }
+            print("leader-mode partitions:")
+            print("  PARTITION        LEADER      EPOCH      ISR               HW          LAG")
+            for keyspace in keyspaces {
+                for index in 0..<ring.partitionCount {
+                    let name = "\(keyspace.name)/\(index)"
+                    let column = "  " + name.padding(toLength: 17, withPad: " ", startingAt: 0)
+                    guard let view = views.leaderPartitions[name] else {
+                        print(column + "no leader")
+                        continue
+                    }
+                    let isr = (view["in_sync"] as? [String] ?? []).joined(separator: ",")
+                    let lag = (view["lag"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }.map {
+                        "\($0.key)=\($0.value)"
+                    }
+                    print(
+                        column + (view["leader"] as? String ?? "-").padding(toLength: 12, withPad: " ", startingAt: 0)
+                            + String(view["epoch"] as? Int ?? 0).padding(toLength: 11, withPad: " ", startingAt: 0)
+                            + isr.padding(toLength: 18, withPad: " ", startingAt: 0)
+                            + String(view["high_watermark"] as? Int ?? 0).padding(
+                                toLength: 12, withPad: " ", startingAt: 0)
+                            + lag.joined(separator: " "))
+                }
             }
         }
     }

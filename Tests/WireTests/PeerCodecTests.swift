@@ -43,6 +43,21 @@ import Wire
             FetchRequest(follower: NodeID("n2"), epoch: Epoch(9), last: LogPosition(epoch: Epoch(7), sequence: 42))),
         .leaderFetch(
             keyspace: "orders", partition: 0, FetchRequest(follower: NodeID("n3"), epoch: .none, last: .start)),
+        .leaderWrite(
+            LeaderWriteRequest(
+                keyspace: "orders", key: [1, 2], value: [3], ack: .all,
+                condition: .matches(LogPosition(epoch: Epoch(4), sequence: 9)), timeoutMillis: 5000)),
+        .leaderWrite(
+            LeaderWriteRequest(
+                keyspace: "orders", key: [1], value: nil, ack: nil, condition: .absent, timeoutMillis: 1)),
+        .leaderWrite(
+            LeaderWriteRequest(keyspace: "o", key: [], value: [], ack: .leader, condition: nil, timeoutMillis: 7)),
+        .leaderRead(
+            LeaderReadRequest(
+                keyspace: "orders", key: [5], level: .follower, after: LogPosition(epoch: Epoch(3), sequence: 1),
+                timeoutMillis: 100)),
+        .leaderRead(
+            LeaderReadRequest(keyspace: "orders", key: [5], level: .linearizable, after: nil, timeoutMillis: 9)),
     ]
 
     static let replies: [PeerReply] = [
@@ -69,6 +84,10 @@ import Wire
         .leaderFetched(.diverging(epoch: Epoch(9), divergingEpoch: Epoch(3), end: 17), []),
         .leaderFetched(.upToDate(epoch: Epoch(9), highWatermark: 44), []),
         .leaderFetched(.fenced(epoch: Epoch(12)), []),
+        .leaderWritten(LogPosition(epoch: Epoch(12), sequence: 77), leader: NodeID("n2")),
+        .leaderValue(
+            LeaderValue(value: [1, 2], position: LogPosition(epoch: Epoch(1), sequence: 2), replica: NodeID("n1"))),
+        .leaderValue(LeaderValue(value: nil, position: nil, replica: NodeID("n3"))),
         .failed(code: "unavailable", detail: "no", required: 3, answered: 0),
         .failed(code: "invalid-key", detail: "bad", required: nil, answered: nil),
     ]

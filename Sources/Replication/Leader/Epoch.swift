@@ -33,4 +33,14 @@ public struct LogPosition: Hashable, Comparable, Sendable, Codable, CustomString
     }
 
     public var description: String { "\(epoch.value).\(sequence)" }
+
+    /// Parses a token as a client sends it back (`after=`, `If-Match`): `EPOCH.SEQUENCE`.
+    public init(parsing text: some StringProtocol) throws(RingstoreError) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let epoch = UInt64(parts[0]), let sequence = UInt64(parts[1]), sequence > 0 else {
+            throw RingstoreError(
+                .invalidParameter, "'\(text)' is not a leader-mode version; it looks like 12.345 (epoch.sequence)")
+        }
+        self.init(epoch: Epoch(epoch), sequence: sequence)
+    }
 }

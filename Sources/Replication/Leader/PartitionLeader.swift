@@ -9,13 +9,8 @@ import RingstoreCore
 /// Pure: events in, actions out; times are milliseconds the shell passes in.
 public struct PartitionLeader: Sendable {
     /// When a write is acknowledged.
-    public enum Ack: String, Sendable, Codable, CaseIterable {
-        /// Once the leader's log has it durably (async replication: it may be lost if the
-        /// leader dies before a follower fetched it).
-        case leader
-        /// Once every in-sync replica has it durably (sync replication).
-        case all
-    }
+    /// When a write is acknowledged.
+    public typealias Ack = LeaderAck
 
     /// Why a write is refused or not acknowledged.
     public enum Refusal: Error, Sendable, Equatable {

@@ -31,24 +31,6 @@ public enum LeaderWriteOutcome: Sendable, Equatable {
     case unknown(String)
 }
 
-/// A write's condition.
-public enum LeaderWriteCondition: Sendable, Equatable {
-    /// If-Match: the key's current value is the one written at this position.
-    case matches(LogPosition)
-    /// If-None-Match: *: the key has no value.
-    case absent
-}
-
-/// Which copy a leader-mode read sees.
-public enum LeaderReadLevel: String, Sendable, CaseIterable {
-    /// The leader, after etcd confirmed its leadership, at the high watermark.
-    case linearizable
-    /// The leader's latest, committed or not, without asking etcd.
-    case leader
-    /// This replica's committed data.
-    case follower
-}
-
 /// The shell of one leader-mode partition replica (DESIGN section 6): it drives
 /// `PartitionLeader` or `PartitionFollower` over the partition's `PartitionLog`, keeps
 /// the index of committed values (the latest committed position of each key) and the
@@ -56,9 +38,9 @@ public enum LeaderReadLevel: String, Sendable, CaseIterable {
 /// confirmations of linearizable reads, and runs the follower's fetch loop and the
 /// leader's ISR ticks in `run`.
 public actor LeaderReplica {
-    public let me: NodeID
-    public let keyspace: KeyspaceName
-    public let partition: Int
+    public nonisolated let me: NodeID
+    public nonisolated let keyspace: KeyspaceName
+    public nonisolated let partition: Int
     let replicas: [NodeID]
     let minInSync: Int
     let lagMillis: UInt64

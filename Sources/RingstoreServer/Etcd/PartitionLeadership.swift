@@ -2,11 +2,15 @@ import Foundation
 import Replication
 import RingstoreCore
 import RingstoreNode
+import Synchronization
 
 /// Keeps a node's leader-mode replicas in step with etcd (DESIGN section 6): every
 /// round it reads each keyspace's leader keys (one range), tells each hosted replica who
 /// leads in which epoch, renews the lease validity of the replicas that lead, and
-/// campaigns for partitions without a leader, under the node's `LeadershipLease`.
+/// campaigns for partitions without a leader, under the node's `LeadershipLease`. The
+/// partition's first replica on the ring (its preferred leader, as in Kafka) campaigns at
+/// once; the others only after seeing it leaderless for `patienceRounds` rounds, which
+/// spreads leaderships over the nodes as the ring spreads primaries.
 public struct PartitionLeadership: Sendable {
     /// A partition this node hosts: its keyspace, number and replicas.
     public struct Hosted: Sendable {
@@ -26,11 +30,18 @@ public struct PartitionLeadership: Sendable {
     let lease: LeadershipLease
     let replicas: LeaderReplicas
     let hosted: @Sendable () -> [Hosted]
+    /// Leader-mode keyspaces whose leaders to learn even where this node hosts nothing.
+    let keyspaces: @Sendable () -> [KeyspaceName]
+    let patienceRounds: Int
+    private let leaderless = LeaderlessRounds()
 
     public init(
         me: NodeID, election: PartitionElection, lease: LeadershipLease, replicas: LeaderReplicas,
+        patienceRounds: Int = 0, keyspaces: @escaping @Sendable () -> [KeyspaceName] = { [] },
         hosted: @escaping @Sendable () -> [Hosted]
     ) {
+        self.keyspaces = keyspaces
+        self.patienceRounds = patienceRounds
         self.me = me
         self.election = election
         self.lease = lease
@@ -42,15 +53,20 @@ public struct PartitionLeadership: Sendable {
     public func round() async throws {
         let partitions = hosted()
         var leaders: [String: [Int: PartitionElection.Leadership]] = [:]
-        for keyspace in Set(partitions.map(\.keyspace.name)) {
-            leaders[keyspace] = try await election.leaders(try KeyspaceName(validating: keyspace))
+        for keyspace in Set(partitions.map(\.keyspace.name) + keyspaces().map(\.name)) {
+            let name = try KeyspaceName(validating: keyspace)
+            let known = try await election.leaders(name)
+            leaders[keyspace] = known
+            replicas.learnLeaders(keyspace: name, known.mapValues { ($0.node, $0.epoch) })
         }
         let held = lease.current
         for partition in partitions {
             guard let replica = replicas.replica(keyspace: partition.keyspace.name, partition: partition.partition)
             else { continue }
             let status = await replica.status
+            let name = LeaderReplicas.name(partition.keyspace.name, partition.partition)
             if let leadership = leaders[partition.keyspace.name]?[partition.partition] {
+                leaderless.reset(name)
                 if leadership.node == me {
                     // A key this node won in an earlier life waits out its old lease.
                     guard let held, held.id == leadership.lease else {
@@ -76,7 +92,7 @@ public struct PartitionLeadership: Sendable {
             }
             // No leader: whoever led lost its key with its lease.
             if status.leader == me { await replica.leaseLost() }
-            guard let held else { continue }
+            guard let held, partition.replicas.first == me || leaderless.count(name) > patienceRounds else { continue }
             try await election.initialize(
                 partition.keyspace, partition: partition.partition, replicas: partition.replicas)
             if let epoch = try await election.campaign(
@@ -96,4 +112,19 @@ public struct PartitionLeadership: Sendable {
             try? await Task.sleep(for: interval)
         }
     }
+}
+
+/// How many rounds in a row each partition was seen without a leader.
+final class LeaderlessRounds: Sendable {
+    private let rounds = Mutex<[String: Int]>([:])
+
+    /// Counts one more leaderless round and returns how many there were.
+    func count(_ name: String) -> Int {
+        rounds.withLock { rounds in
+            rounds[name, default: 0] += 1
+            return rounds[name]!
+        }
+    }
+
+    func reset(_ name: String) { _ = rounds.withLock { $0.removeValue(forKey: name) } }
 }
