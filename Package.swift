@@ -225,6 +225,7 @@ let package = Package(
             name: "ClusterTests",
             dependencies: [
                 "RingstoreClient", "ringstore", "RingstoreServer", "RingstoreNode", "Replication", "RingstoreCore",
+                "Linearizability",
             ]
         ),
     ],

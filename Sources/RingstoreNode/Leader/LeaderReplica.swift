@@ -295,8 +295,7 @@ public actor LeaderReplica {
             return committedValue(key)
         case .leader:
             guard case .leader = role else { return .failure(.notLeader(knownLeader)) }
-            guard let position = latestPosition(key) else { return .success((nil, nil)) }
-            return (try? value(at: position)).map { .success(($0, position)) } ?? .failure(.storage)
+            return stored(at: latestPosition(key))
         case .linearizable:
             guard case .leader(let machine) = role else { return .failure(.notLeader(knownLeader)) }
             guard await confirmLeadership(epoch: machine.epoch) else { return .failure(.notLeader(knownLeader)) }
@@ -514,9 +513,19 @@ public actor LeaderReplica {
 
     private func committedValue(_ key: [UInt8]) -> Result<(value: [UInt8]?, position: LogPosition?), LeaderReadFailure>
     {
-        guard let position = committed[key] else { return .success((nil, nil)) }
-        guard let value = try? value(at: position) else { return .failure(.storage) }
-        return .success((value, position))
+        stored(at: committed[key])
+    }
+
+    /// The value written at `position` (nil for a delete; both nil for no position).
+    private func stored(at position: LogPosition?) -> Result<
+        (value: [UInt8]?, position: LogPosition?), LeaderReadFailure
+    > {
+        guard let position else { return .success((nil, nil)) }
+        do {
+            return .success((try value(at: position), position))
+        } catch {
+            return .failure(.storage)
+        }
     }
 
     private func value(at position: LogPosition) throws(RingstoreError) -> [UInt8]? {

@@ -144,13 +144,17 @@ extension Node {
         let gate = OnceGate()
         return await withCheckedContinuation { continuation in
             let timer = Task {
-                try? await Task.sleep(for: .milliseconds(Int(millis)))
+                do {
+                    try await Task.sleep(for: .milliseconds(Int(millis)))
+                } catch {
+                    return  // cancelled: the work answered
+                }
                 if gate.open() { continuation.resume(returning: timedOut) }
             }
             Task {
                 let result = await work()
-                timer.cancel()
                 if gate.open() { continuation.resume(returning: result) }
+                timer.cancel()
             }
         }
     }
