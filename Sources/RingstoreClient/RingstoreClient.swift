@@ -83,7 +83,7 @@ public struct RingstoreClient: Sendable {
         try await send(method: .GET, path: "/v1/keyspaces")
     }
 
-    static func kvPath(_ keyspace: String, _ key: String, _ parameters: [(String, String)]) -> String {
+    public static func kvPath(_ keyspace: String, _ key: String, _ parameters: [(String, String)]) -> String {
         var path = "/v1/kv/" + escape(keyspace) + "/" + escape(key)
         if !parameters.isEmpty {
             path += "?" + parameters.map { escape($0.0) + "=" + escape($0.1) }.joined(separator: "&")

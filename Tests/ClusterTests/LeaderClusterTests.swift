@@ -86,6 +86,14 @@ import Wire
             }
         }
         #expect(leaders.count == 64)
+        // The CLI speaks leader mode too.
+        let endpoint = "http://127.0.0.1:\(cluster.members[1].http)"
+        let put = try EtcdProcess.ringstore(["put", "--endpoint", endpoint, "--ack", "leader", "orders", "cli", "v1"])
+        #expect(put.status == 0 && put.output.contains("version: "), "\(put.output)")
+        let again = try EtcdProcess.ringstore(["put", "--endpoint", endpoint, "--if-none-match", "orders", "cli", "v2"])
+        #expect(again.status == 1 && again.output.contains("error 412"), "\(again.output)")
+        let get = try EtcdProcess.ringstore(["get", "--endpoint", endpoint, "--read", "leader", "orders", "cli"])
+        #expect(get.status == 0 && get.output.contains("v1"), "\(get.output)")
         let status = try cluster.status()
         #expect(status.status == 0 && status.output.contains("leader-mode partitions"), "\(status.output)")
         #expect(status.output.contains("orders mode=leader n=3 min_in_sync=2 ack=all"))
