@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "ringstore", targets: ["ringstore"]),
         .executable(name: "ringstore-sim", targets: ["ringstore-sim"]),
+        .executable(name: "ringstore-check", targets: ["ringstore-check"]),
         .executable(name: "ringstore-storage-bench", targets: ["StorageBench"]),
         .executable(name: "ringstore-http-floor", targets: ["HTTPFloor"]),
         .executable(name: "ringstore-peer-bench", targets: ["PeerBench"]),
@@ -73,6 +74,13 @@ let package = Package(
             dependencies: [
                 "RingstoreCore", "Replication", "RingstoreNode", "Linearizability",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "ringstore-check",
+            dependencies: [
+                "Linearizability",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(

@@ -145,6 +145,24 @@ struct RingstoreBenchCommand: AsyncParsableCommand {
         }
     }
 
+    /// A leader-mode keyspace is usable once every partition replica the node holds knows
+    /// its leader (elections take a moment after the keyspace is created).
+    func waitForLeaders(_ client: RingstoreClient) async throws {
+        let end = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < end {
+            let response = try await client.send(method: .GET, path: "/v1/cluster")
+            let view = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+            let partitions = (view?["leader_partitions"] as? [[String: Any]] ?? []).filter {
+                $0["keyspace"] as? String == keyspace
+            }
+            let known = (try? JSONSerialization.jsonObject(with: Data(keyspaceDefinition?.utf8 ?? "".utf8)))
+            let isLeaderMode = (known as? [String: Any])?["mode"] as? String == "leader"
+            if !isLeaderMode || (!partitions.isEmpty && partitions.allSatisfy { $0["leader"] is String }) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ValidationError("the partitions of keyspace \(keyspace) got no leaders within 30 s")
+    }
+
     func run() async throws {
         let endpoints = try parsedEndpoints()
         let (target, parameters) = makeTarget()
@@ -154,6 +172,7 @@ struct RingstoreBenchCommand: AsyncParsableCommand {
             guard (200..<300).contains(response.status) else {
                 throw ValidationError("creating keyspace \(keyspace) failed: \(response.status) \(response.bodyText)")
             }
+            try await waitForLeaders(client)
         }
         let settings = PhaseSettings(
             workload: workload, distribution: distribution ?? workload.defaultDistribution, recordCount: records,
