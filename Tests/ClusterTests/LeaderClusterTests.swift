@@ -57,6 +57,11 @@ import Wire
         // A delete, then the key is gone at every level.
         #expect(try await clients[1].delete(keyspace: "orders", key: "fresh").status == 204)
         #expect(try await clients[2].get(keyspace: "orders", key: "fresh").status == 404)
+        let recreate = try await clients[2].send(
+            method: .PUT, path: "/v1/kv/orders/fresh", headers: [("If-None-Match", "*")], body: Array("again".utf8))
+        #expect(recreate.status == 204, "a deleted key can be created again: \(recreate.bodyText)")
+        let leaderRead = try await clients[0].get(keyspace: "orders", key: "fresh", parameters: [("read", "leader")])
+        #expect(leaderRead.status == 200 && leaderRead.bodyText == "again", "\(leaderRead.bodyText)")
         // Bad input gets a problem, not a guess.
         for (path, expected) in [
             ("/v1/kv/orders/a?ack=some", "ack is 'leader' or 'all'"), ("/v1/kv/orders/a?w=2", "unknown parameter 'w'"),

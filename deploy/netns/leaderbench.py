@@ -269,6 +269,7 @@ def check(run, workload, checker):
     """Every broken promise, readable; and the figures of the run."""
     problems = []
     ops = workload.ops
+    json.dump({"events": run.events, "operations": ops}, open(os.path.join(run.directory, "history.json"), "w"))
     # fbsync: linearizable.
     history = {}
     for op in ops:

@@ -528,7 +528,10 @@ public actor LeaderReplica {
         }
     }
 
+    /// The value at `position`: from the uncommitted tail when it is there (the log may
+    /// not be readable yet while its append is in flight), else from the log.
     private func value(at position: LogPosition) throws(RingstoreError) -> [UInt8]? {
+        if let entry = tail.last(where: { $0.position == position }) { return entry.value }
         guard let entry = try log.read(from: position.sequence, through: position.sequence).first else {
             throw RingstoreError(.storage, "log entry \(position) is missing")
         }
@@ -537,8 +540,11 @@ public actor LeaderReplica {
 
     /// Whether the entry at `position` deleted its key.
     private func isDelete(at position: LogPosition) -> Bool {
-        guard let entry = try? log.read(from: position.sequence, through: position.sequence).first else { return false }
-        return entry.value == nil
+        do {
+            return try value(at: position) == nil
+        } catch {
+            return false
+        }
     }
 
     private var knownLeader: NodeID? {
