@@ -47,12 +47,24 @@ import Testing
             return
         }
         #expect(code == RingstoreError.Code.invalidParameter.name && detail.contains("leader mode"))
+        // A peer's extreme deadline is clamped, not trusted (it would overflow).
+        let partition = try Ring(nodes: [id]).partition(keyspace: orders.name, key: try Key(validating: [1])).index
+        node.leaderReplicas.register(
+            try LeaderReplica(
+                me: id, keyspace: orders.name, partition: partition, replicas: [id], minInSync: 1, lagMillis: 1000,
+                log: try PartitionLog(storage: InMemoryStorage(), keyspace: orders.name, partition: partition),
+                coordination: LeaderReplicaTests.TestCoordination(), nowMillis: { 1 }))
+        let far = try await node.leaderRead(
+            LeaderReadRequest(keyspace: "orders", key: [1], level: .follower, after: nil, timeoutMillis: .max),
+            forwarded: true
+        ).replica
+        #expect(far == id)
         await #expect {
             _ = try await node.leaderWrite(
                 LeaderWriteRequest(
-                    keyspace: "orders", key: [1], value: [2], ack: nil, condition: nil, timeoutMillis: 100))
+                    keyspace: "orders", key: [1], value: [2], ack: nil, condition: nil, timeoutMillis: .max))
         } throws: { error in
-            // No replica is hosted (no etcd, no election) and no leader is known.
+            // The replica follows (no election without etcd) and no leader is known.
             (error as? RingstoreError)?.code == .unavailable
         }
     }

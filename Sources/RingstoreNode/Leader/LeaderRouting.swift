@@ -11,9 +11,12 @@ public struct LeaderWritten: Sendable, Equatable {
 extension Node {
     /// Writes through the partition's leader: this node's replica when it leads, else the
     /// leader etcd names (once: a request that was sent on is not sent on again).
-    public func leaderWrite(_ request: LeaderWriteRequest, forwarded: Bool = false) async throws(RingstoreError)
+    public func leaderWrite(_ received: LeaderWriteRequest, forwarded: Bool = false) async throws(RingstoreError)
         -> LeaderWritten
     {
+        var clamped = received
+        clamped.timeoutMillis = min(received.timeoutMillis, Self.timeoutMillisMax)  // a peer may send anything
+        let request = clamped
         let placement = try leaderPlacement(keyspace: request.keyspace, key: request.key)
         let partition = placement.partition.index
         let ack = request.ack ?? placement.keyspace.ack ?? .all
@@ -70,9 +73,12 @@ extension Node {
 
     /// Reads at the request's level: a follower read from this node's replica, the
     /// others (and a follower read where this node holds no replica) from the leader.
-    public func leaderRead(_ request: LeaderReadRequest, forwarded: Bool = false) async throws(RingstoreError)
+    public func leaderRead(_ received: LeaderReadRequest, forwarded: Bool = false) async throws(RingstoreError)
         -> LeaderValue
     {
+        var clamped = received
+        clamped.timeoutMillis = min(received.timeoutMillis, Self.timeoutMillisMax)
+        let request = clamped
         let placement = try leaderPlacement(keyspace: request.keyspace, key: request.key)
         let partition = placement.partition.index
         var leader = leaderReplicas.leader(keyspace: request.keyspace, partition: partition)?.node
@@ -115,6 +121,9 @@ extension Node {
             throw RingstoreError(.unavailable, "the leader \(leader) did not answer the read (\(error.detail))")
         }
     }
+
+    /// The longest a leader-mode request waits (the HTTP API's `timeout` limit).
+    static let timeoutMillisMax: UInt32 = 60_000
 
     private func leaderPlacement(keyspace: String, key: [UInt8]) throws(RingstoreError) -> Placement {
         try placement(keyspace: keyspace, key: key, mode: .leader)
