@@ -57,6 +57,23 @@ import Testing
         #expect(actions == [.proposeInSync([Self.a, Self.b, Self.c], epoch: Epoch(5))])
     }
 
+    @Test func theFormerLeaderLeavesTheISRAtTheFirstTickUnlessItCaughtUp() throws {
+        var history = EpochHistory()
+        history.begin(Epoch(1), at: 1)
+        func elected(now: UInt64) -> PartitionLeader {
+            PartitionLeader(
+                me: Self.a, epoch: Epoch(5), replicas: [Self.a, Self.b, Self.c], inSync: [Self.a, Self.b, Self.c],
+                minInSync: 2, lagMillis: 300, history: history, last: 4, highWatermark: 4, leaseValidUntil: 10_000,
+                now: now, formerLeader: Self.b)
+        }
+        var leader = elected(now: 1000)
+        #expect(leader.tick(now: 1001) == [.proposeInSync([Self.a, Self.c], epoch: Epoch(5))])
+        // One that fetched everything first stays; so does every other follower.
+        var caughtUp = elected(now: 1000)
+        _ = caughtUp.fetch(Self.fetch(Self.b, at: 4, of: 1), now: 1001)
+        #expect(caughtUp.tick(now: 1002).isEmpty)
+    }
+
     @Test func syncWritesAreRefusedBelowMinInSync() throws {
         var leader = Self.leader(inSync: [Self.a], minInSync: 2)
         #expect(leader.write(request: 1, ack: .all, now: 0) == .failure(.notEnoughInSync(inSync: 1, required: 2)))

@@ -75,9 +75,14 @@ public struct PartitionLeader: Sendable {
 
     /// Becomes leader of `epoch` over a log ending at `last` with `history`, with the ISR
     /// as etcd holds it and the high watermark this node knew as a follower.
+    /// `formerLeader`, the leader of the epoch before when known, lost its lease (that is
+    /// how this one could win): like Kafka's controller on a broker's session expiry, it
+    /// counts as lagging from the start and leaves the ISR at the first tick unless it has
+    /// fetched everything by then, instead of holding `ack=all` writes for `lagMillis`.
     public init(
         me: NodeID, epoch: Epoch, replicas: [NodeID], inSync: Set<NodeID>, minInSync: Int, lagMillis: UInt64,
-        history: EpochHistory, last: UInt64, highWatermark: UInt64, leaseValidUntil: UInt64, now: UInt64
+        history: EpochHistory, last: UInt64, highWatermark: UInt64, leaseValidUntil: UInt64, now: UInt64,
+        formerLeader: NodeID? = nil
     ) {
         precondition(inSync.contains(me), "\(me) leads epoch \(epoch) without being in sync: \(inSync)")
         precondition(epoch > history.lastEpoch, "epoch \(epoch) is not above the log's \(history.lastEpoch)")
@@ -96,6 +101,9 @@ public struct PartitionLeader: Sendable {
         electedAt = last
         self.leaseValidUntil = leaseValidUntil
         for follower in replicas where follower != me { caughtUpAt[follower] = now }
+        if let formerLeader, formerLeader != me, replicas.contains(formerLeader) {
+            caughtUpAt[formerLeader] = now >= lagMillis ? now - lagMillis : 0
+        }
     }
 
     public var isLeading: Bool { deposedBy == nil }

@@ -102,7 +102,8 @@ public actor LeaderReplica {
             PartitionLeader(
                 me: me, epoch: epoch, replicas: replicas, inSync: inSync.union([me]), minInSync: minInSync,
                 lagMillis: lagMillis, history: log.history, last: log.durable,
-                highWatermark: follower.highWatermark, leaseValidUntil: leaseValidUntil, now: nowMillis()))
+                highWatermark: follower.highWatermark, leaseValidUntil: leaseValidUntil, now: nowMillis(),
+                formerLeader: follower.leader))
     }
 
     /// etcd names `node` the leader of `epoch`.

@@ -214,7 +214,8 @@ final class LeaderSimNode: @unchecked Sendable {
             me: id, epoch: epoch, replicas: simulation.ids, inSync: inSync.union([id]),
             minInSync: simulation.options.minInSync, lagMillis: simulation.options.lagMillis,
             history: follower.history, last: UInt64(log.count), highWatermark: follower.highWatermark,
-            leaseValidUntil: simulation.options.ignoreLease ? UInt64.max : leaseValidUntil, now: now)
+            leaseValidUntil: simulation.options.ignoreLease ? UInt64.max : leaseValidUntil, now: now,
+            formerLeader: follower.leader)
         role = .leader(machine)
         simulation.becameLeader(id, epoch: epoch)
     }
