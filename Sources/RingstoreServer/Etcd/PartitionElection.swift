@@ -20,6 +20,8 @@ import RingstoreNode
 public struct PartitionElection: Sendable {
     let etcd: EtcdClient
     let metadata: ClusterMetadata
+    /// Shared ranges of a keyspace's leader keys for `confirms`.
+    let confirmations = CoalescedReads<[Int: Leadership]>()
 
     public init(etcd: EtcdClient, metadata: ClusterMetadata) {
         self.etcd = etcd
@@ -115,12 +117,12 @@ public struct PartitionElection: Sendable {
     }
 
     /// Whether `me` still leads the partition in `epoch` (a linearizable read: what a
-    /// batch of linearizable reads waits for).
+    /// batch of linearizable reads waits for). Confirmations of all partitions of a
+    /// keyspace share one range of its leader keys that started after they were asked.
     public func confirms(_ keyspace: KeyspaceName, partition: Int, me: NodeID, epoch: Epoch) async throws -> Bool {
-        guard let kv = try await etcd.range(leaderKey(keyspace, partition)).first,
-            let document = ClusterMetadata.decode(LeaderDocument.self, kv.value)
-        else { return false }
-        return document.node == me.description && UInt64(kv.createRevision) == epoch.value
+        let current = try await confirmations.read(keyspace.name) { try await self.leaders(keyspace) }
+        guard let leadership = current[partition] else { return false }
+        return leadership.node == me && leadership.epoch == epoch
     }
 
     /// Writes the ISR if the leader of `epoch` still holds the leader key.

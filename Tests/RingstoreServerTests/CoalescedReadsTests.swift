@@ -1,0 +1,50 @@
+import Synchronization
+import Testing
+
+@testable import RingstoreServer
+
+/// Shared reads for linearizable confirmations: a caller never gets the answer of a read
+/// that started before it asked, and callers waiting together share one read.
+@Suite struct CoalescedReadsTests {
+    /// A fetch that returns its call number once released.
+    final class GatedFetch: Sendable {
+        let calls = Atomic<Int>(0)
+        let released = Atomic<Int>(0)
+
+        func fetch() async -> Int {
+            let number = calls.add(1, ordering: .sequentiallyConsistent).newValue
+            while released.load(ordering: .sequentiallyConsistent) < number {
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+            return number
+        }
+    }
+
+    @Test func callersThatArriveDuringAReadWaitForTheNextOneAndShareIt() async throws {
+        let reads = CoalescedReads<Int>()
+        let gate = GatedFetch()
+        let first = Task { try await reads.read("k") { await gate.fetch() } }
+        while gate.calls.load(ordering: .sequentiallyConsistent) < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        // Both arrive while read 1 is under way.
+        let second = Task { try await reads.read("k") { await gate.fetch() } }
+        let third = Task { try await reads.read("k") { await gate.fetch() } }
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(gate.calls.load(ordering: .sequentiallyConsistent) == 1, "no second read while one is under way")
+        gate.released.store(1, ordering: .sequentiallyConsistent)
+        #expect(try await first.value == 1)
+        gate.released.store(2, ordering: .sequentiallyConsistent)
+        #expect(try await second.value == 2)
+        #expect(try await third.value == 2)
+        #expect(gate.calls.load(ordering: .sequentiallyConsistent) == 2)
+        // Another key reads on its own.
+        gate.released.store(3, ordering: .sequentiallyConsistent)
+        #expect(try await reads.read("other") { await gate.fetch() } == 3)
+    }
+
+    @Test func aFailedReadFailsItsCallersOnly() async throws {
+        struct Unreachable: Error {}
+        let reads = CoalescedReads<Int>()
+        await #expect(throws: Unreachable.self) { try await reads.read("k") { throw Unreachable() } }
+        #expect(try await reads.read("k") { 7 } == 7)
+    }
+}
