@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func callersThatArriveDuringAReadWaitForTheNextOneAndShareIt() async throws {
-        let reads = CoalescedReads<Int>()
+        let reads = CoalescedReads<Int>(concurrency: 1)
         let gate = GatedFetch()
         let first = Task { try await reads.read("k") { await gate.fetch() } }
         while gate.calls.load(ordering: .sequentiallyConsistent) < 1 { try await Task.sleep(for: .milliseconds(1)) }
@@ -39,6 +39,22 @@ import Testing
         // Another key reads on its own.
         gate.released.store(3, ordering: .sequentiallyConsistent)
         #expect(try await reads.read("other") { await gate.fetch() } == 3)
+    }
+
+    @Test func upToConcurrencyReadsRunAtOnceEachStartedAfterItsCallers() async throws {
+        let reads = CoalescedReads<Int>(concurrency: 2)
+        let gate = GatedFetch()
+        let first = Task { try await reads.read("k") { await gate.fetch() } }
+        while gate.calls.load(ordering: .sequentiallyConsistent) < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        let second = Task { try await reads.read("k") { await gate.fetch() } }
+        while gate.calls.load(ordering: .sequentiallyConsistent) < 2 { try await Task.sleep(for: .milliseconds(1)) }
+        let third = Task { try await reads.read("k") { await gate.fetch() } }
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(gate.calls.load(ordering: .sequentiallyConsistent) == 2, "two under way at most")
+        gate.released.store(3, ordering: .sequentiallyConsistent)
+        #expect(try await first.value == 1)
+        #expect(try await second.value == 2)
+        #expect(try await third.value == 3)
     }
 
     @Test func aFailedReadFailsItsCallersOnly() async throws {

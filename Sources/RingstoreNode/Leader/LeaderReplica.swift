@@ -34,8 +34,8 @@ public enum LeaderWriteOutcome: Sendable, Equatable {
 /// The shell of one leader-mode partition replica (DESIGN section 6): it drives
 /// `PartitionLeader` or `PartitionFollower` over the partition's `PartitionLog`, keeps
 /// the index of committed values (the latest committed position of each key) and the
-/// uncommitted tail, parks fetches until there is something new, batches etcd
-/// confirmations of linearizable reads, and runs the follower's fetch loop and the
+/// uncommitted tail, parks fetches until there is something new, has etcd confirm its
+/// leadership for linearizable reads, and runs the follower's fetch loop and the
 /// leader's ISR ticks in `run`.
 public actor LeaderReplica {
     public nonisolated let me: NodeID
@@ -64,9 +64,6 @@ public actor LeaderReplica {
     private var parked: [Int: CheckedContinuation<Void, Never>] = [:]
     private var nextPark = 0
     private var proposal: (members: Set<NodeID>, epoch: Epoch)?
-    /// Linearizable reads waiting for the next etcd confirmation, and whether one is out.
-    private var confirmationWaiters: [CheckedContinuation<Bool, Never>] = []
-    private var confirming = false
     /// A fetch the follower machine decided and the run loop is to send.
     private var pendingFetch: (leader: NodeID, request: FetchRequest)?
 
@@ -232,8 +229,6 @@ public actor LeaderReplica {
                         me: me, epoch: epoch, history: log.history, last: durable,
                         highWatermark: machine.highWatermark))
                 proposal = nil
-                for continuation in confirmationWaiters { continuation.resume(returning: false) }
-                confirmationWaiters = []
                 wakeParked()
             }
         }
@@ -313,35 +308,11 @@ public actor LeaderReplica {
         }
     }
 
-    /// One etcd read for every linearizable read that arrived before it was sent.
+    /// Whether etcd still names this replica the leader of `epoch`, asked after the read
+    /// arrived. The coordination shares one etcd read among the confirmations that wait
+    /// together (`PartitionElection` coalesces them over every partition of the keyspace).
     private func confirmLeadership(epoch: Epoch) async -> Bool {
-        await withCheckedContinuation { continuation in
-            confirmationWaiters.append(continuation)
-            if !confirming { startConfirmation(epoch: epoch) }
-        }
-    }
-
-    private func startConfirmation(epoch: Epoch) {
-        guard !confirmationWaiters.isEmpty else { return }
-        confirming = true
-        let batch = confirmationWaiters
-        confirmationWaiters = []
-        Task {
-            let confirmed =
-                (try? await coordination.confirms(keyspace, partition: partition, me: me, epoch: epoch)) ?? false
-            self.confirmed(batch, confirmed, epoch: epoch)
-        }
-    }
-
-    private func confirmed(_ batch: [CheckedContinuation<Bool, Never>], _ confirmed: Bool, epoch: Epoch) {
-        confirming = false
-        for continuation in batch { continuation.resume(returning: confirmed) }
-        if case .leader(let machine) = role, machine.epoch == epoch {
-            startConfirmation(epoch: epoch)
-        } else {
-            for continuation in confirmationWaiters { continuation.resume(returning: false) }
-            confirmationWaiters = []
-        }
+        (try? await coordination.confirms(keyspace, partition: partition, me: me, epoch: epoch)) ?? false
     }
 
     // MARK: The follower loop and leader ticks

@@ -3,11 +3,16 @@ import Synchronization
 /// Shares linearizable reads among concurrent callers, per key: a caller waits for the
 /// next read that starts after it arrived (never one already under way, whose answer
 /// could predate its request), and every caller waiting when that read starts gets its
-/// answer. Linearizable reads of many partitions then cost one etcd range per node and
-/// keyspace at a time instead of one per partition.
+/// answer. Up to `concurrency` reads of a key run at once, so a caller rarely waits for
+/// one under way to finish first. Linearizable reads of many partitions then cost a few
+/// etcd ranges per node and keyspace at a time instead of one per partition.
 final class CoalescedReads<Value: Sendable>: Sendable {
+    let concurrency: Int
+
+    init(concurrency: Int = 4) { self.concurrency = concurrency }
+
     private struct Pending {
-        var inFlight = false
+        var inFlight = 0
         var waiting: [CheckedContinuation<Result<Value, any Error>, Never>] = []
     }
 
@@ -25,14 +30,14 @@ final class CoalescedReads<Value: Sendable>: Sendable {
         return try result.get()
     }
 
-    /// The waiting callers to serve now, if no read of `key` is under way.
+    /// The waiting callers to serve now, if fewer than `concurrency` reads of `key` are under way.
     private func takeBatch(_ key: String, _ pending: inout [String: Pending]) -> [CheckedContinuation<
         Result<Value, any Error>, Never
     >]? {
-        guard var entry = pending[key], !entry.inFlight, !entry.waiting.isEmpty else { return nil }
+        guard var entry = pending[key], entry.inFlight < concurrency, !entry.waiting.isEmpty else { return nil }
         let batch = entry.waiting
         entry.waiting = []
-        entry.inFlight = true
+        entry.inFlight += 1
         pending[key] = entry
         return batch
     }
@@ -50,7 +55,7 @@ final class CoalescedReads<Value: Sendable>: Sendable {
             }
             for continuation in batch { continuation.resume(returning: result) }
             let next = pending.withLock { pending in
-                pending[key]?.inFlight = false
+                pending[key]?.inFlight -= 1
                 return takeBatch(key, &pending)
             }
             if let next { run(key, next, fetch) }
