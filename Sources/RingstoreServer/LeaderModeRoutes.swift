@@ -28,11 +28,7 @@ extension Router {
             case "after" where !isWrite:
                 options.after = try LogPosition(parsing: value)
             case "timeout":
-                guard let millis = UInt32(value), (1...60_000).contains(millis) else {
-                    throw RingstoreError(
-                        .invalidParameter, "timeout is in milliseconds, from 1 to 60000, not '\(value)'")
-                }
-                options.timeoutMillis = millis
+                options.timeoutMillis = try Router.timeoutMillis(value)
             default:
                 throw RingstoreError(
                     .invalidParameter,

@@ -179,11 +179,7 @@ struct Router: Sendable {
                 }
                 options.sloppy = value == "true"
             case "timeout":
-                guard let millis = UInt32(value), (1...60_000).contains(millis) else {
-                    throw RingstoreError(
-                        .invalidParameter, "timeout is in milliseconds, from 1 to 60000, not '\(value)'")
-                }
-                options.timeoutMillis = millis
+                options.timeoutMillis = try Router.timeoutMillis(value)
             default:
                 throw RingstoreError(
                     .invalidParameter,
@@ -193,6 +189,14 @@ struct Router: Sendable {
             }
         }
         return options
+    }
+
+    /// A request's `timeout` parameter: milliseconds, 1 to 60000.
+    static func timeoutMillis(_ value: String) throws(RingstoreError) -> UInt32 {
+        guard let millis = UInt32(value), (1...60_000).contains(millis) else {
+            throw RingstoreError(.invalidParameter, "timeout is in milliseconds, from 1 to 60000, not '\(value)'")
+        }
+        return millis
     }
 
     private func context(_ request: HTTPRequest) throws(RingstoreError) -> CausalContext? {

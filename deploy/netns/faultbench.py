@@ -215,6 +215,58 @@ def request(ip, method, path, body=None, headers=None, timeout=3.0):
         conn.close()
 
 
+def wait_ready(net, hosts, seconds=60):
+    """Waits until every node in `hosts` answers /readyz."""
+    end = time.monotonic() + seconds
+    pending = set(hosts)
+    while pending and time.monotonic() < end:
+        for node in list(pending):
+            try:
+                if request(net.ip[node], "GET", "/readyz", timeout=1)[0] == 200:
+                    pending.discard(node)
+            except OSError:
+                pass
+        time.sleep(0.2)
+    if pending:
+        raise RuntimeError(f"not ready within {seconds} s: {sorted(pending)}")
+
+
+def start_cluster(net, cluster, binary):
+    """Brings the network up, moves this process into the client namespace, starts etcd,
+    writes the ring, starts every node and waits until they are ready."""
+    net.up()
+    net.enter("client")
+    cluster.start_etcd()
+    etcd = f"http://{net.ip['etcd']}:2379"
+    end = time.monotonic() + 30
+    while subprocess.run([binary, "cluster", "init", "--etcd", etcd, "--cluster", "fb",
+                          "--nodes", ",".join(net.nodes)], capture_output=True).returncode != 0:
+        if time.monotonic() > end:
+            raise RuntimeError("etcd did not answer within 30 s")
+        time.sleep(0.3)
+    for node in net.nodes:
+        cluster.start_node(node)
+    wait_ready(net, net.nodes)
+
+
+def forked(name, fault, seed, limit_seconds, run):
+    """`run()`'s result, computed in a child process (entering the client namespace must
+    not leak into the next run) that an alarm ends after `limit_seconds`."""
+    path = f"/tmp/{name}-{os.getpid()}-{fault}-{seed}.json"
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(limit_seconds)
+        json.dump(run(), open(path, "w"))
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    try:
+        result = json.load(open(path))
+        os.unlink(path)
+        return result
+    except (OSError, ValueError):
+        return {"fault": fault, "seed": seed, "problems": [f"the run died (status {status})"]}
+
+
 def values_of(status, body):
     """The values a read returned: one for 200, every sibling for 300, none for 404."""
     if status == 200:
@@ -380,34 +432,8 @@ class Run:
             self.cluster.start_node(victim)
         self.note("heal")
 
-    def wait_ready(self, hosts, seconds=60):
-        end = time.monotonic() + seconds
-        pending = set(hosts)
-        while pending and time.monotonic() < end:
-            for node in list(pending):
-                try:
-                    if request(self.net.ip[node], "GET", "/readyz", timeout=1)[0] == 200:
-                        pending.discard(node)
-                except OSError:
-                    pass
-            time.sleep(0.2)
-        if pending:
-            raise RuntimeError(f"not ready within {seconds} s: {sorted(pending)}")
-
     def setup(self):
-        self.net.up()
-        self.net.enter("client")
-        self.cluster.start_etcd()
-        etcd = f"http://{self.net.ip['etcd']}:2379"
-        end = time.monotonic() + 30
-        while subprocess.run([self.args.binary, "cluster", "init", "--etcd", etcd, "--cluster", "fb",
-                              "--nodes", ",".join(self.net.nodes)], capture_output=True).returncode != 0:
-            if time.monotonic() > end:
-                raise RuntimeError("etcd did not answer within 30 s")
-            time.sleep(0.3)
-        for node in self.net.nodes:
-            self.cluster.start_node(node)
-        self.wait_ready(self.net.nodes)
+        start_cluster(self.net, self.cluster, self.args.binary)
         first = self.net.ip[self.net.nodes[0]]
         for name, (definition, _) in KEYSPACES.items():
             status = request(first, "PUT", f"/v1/keyspaces/{name}", json.dumps(definition).encode())[0]
@@ -461,7 +487,7 @@ class Run:
                         m.get("hints", 0) == 0 for v in views.values() for m in v["nodes"]):
                     drained_after = time.monotonic() - healed_at
             time.sleep(0.25)
-        self.wait_ready(self.net.nodes)
+        wait_ready(self.net, self.net.nodes)
         workload.history.close()
         return self.settle(healed_at, drained_after, max_hints, history)
 
@@ -674,20 +700,7 @@ def main():
     results = []
     for fault in faults:
         for seed in range(1, args.seeds + 1):
-            # Each run in a child, so that entering the client namespace does not leak into the next.
-            path = f"/tmp/faultbench-{os.getpid()}-{fault}-{seed}.json"
-            pid = os.fork()
-            if pid == 0:
-                signal.alarm(args.duration + 180)  # every run ends by itself
-                result = run_one(args, fault, seed)
-                json.dump(result, open(path, "w"))
-                os._exit(0)
-            _, status = os.waitpid(pid, 0)
-            try:
-                result = json.load(open(path))
-                os.unlink(path)
-            except (OSError, ValueError):
-                result = {"fault": fault, "seed": seed, "problems": [f"the run died (status {status})"]}
+            result = forked("faultbench", fault, seed, args.duration + 180, lambda: run_one(args, fault, seed))
             results.append(result)
             verdict = "ok" if not result["problems"] else "VIOLATIONS"
             ops = result.get("operations", {})

@@ -35,7 +35,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faultbench import ROOT, Cluster, Network, request  # noqa: E402
+from faultbench import ROOT, Cluster, Network, forked, request, start_cluster, wait_ready  # noqa: E402
 
 FAULTS = ["kill", "pause", "isolate", "etcdcut", "peercut", "etcd"]
 KEYSPACES = {
@@ -140,19 +140,7 @@ class Run:
         self.events.append((round(time.monotonic() - self.started, 1), text))
 
     def setup(self):
-        self.net.up()
-        self.net.enter("client")
-        self.cluster.start_etcd()
-        etcd = f"http://{self.net.ip['etcd']}:2379"
-        end = time.monotonic() + 30
-        while subprocess.run([self.args.binary, "cluster", "init", "--etcd", etcd, "--cluster", "fb",
-                              "--nodes", ",".join(self.net.nodes)], capture_output=True).returncode != 0:
-            if time.monotonic() > end:
-                raise RuntimeError("etcd did not answer within 30 s")
-            time.sleep(0.3)
-        for node in self.net.nodes:
-            self.cluster.start_node(node)
-        self.wait_ready(60)
+        start_cluster(self.net, self.cluster, self.args.binary)
         first = self.net.ip[self.net.nodes[0]]
         for name, definition in KEYSPACES.items():
             status = request(first, "PUT", f"/v1/keyspaces/{name}", json.dumps(definition).encode())[0]
@@ -166,20 +154,6 @@ class Run:
                     if time.monotonic() > end:
                         raise RuntimeError(f"{keyspace}/k{k} never got a leader")
                     time.sleep(0.2)
-
-    def wait_ready(self, seconds):
-        end = time.monotonic() + seconds
-        pending = set(self.net.nodes)
-        while pending and time.monotonic() < end:
-            for node in list(pending):
-                try:
-                    if request(self.net.ip[node], "GET", "/readyz", timeout=1)[0] == 200:
-                        pending.discard(node)
-                except OSError:
-                    pass
-            time.sleep(0.2)
-        if pending:
-            raise RuntimeError(f"not ready within {seconds} s: {sorted(pending)}")
 
     def inject(self):
         victim = self.rng.choice(self.net.nodes)
@@ -226,7 +200,7 @@ class Run:
         self.note("final heal")
         for thread in threads:
             thread.join()
-        self.wait_ready(60)
+        wait_ready(self.net, self.net.nodes)
         return workload
 
     def final_reads(self, workload):
@@ -409,19 +383,7 @@ def main():
     results = []
     for fault in faults:
         for seed in range(1, args.seeds + 1):
-            path = f"/tmp/leaderbench-{os.getpid()}-{fault}-{seed}.json"
-            pid = os.fork()
-            if pid == 0:
-                signal.alarm(args.duration + 300)  # every run ends by itself
-                result = run_one(args, fault, seed)
-                json.dump(result, open(path, "w"))
-                os._exit(0)
-            _, status = os.waitpid(pid, 0)
-            try:
-                result = json.load(open(path))
-                os.unlink(path)
-            except (OSError, ValueError):
-                result = {"fault": fault, "seed": seed, "problems": [f"the run died (status {status})"]}
+            result = forked("leaderbench", fault, seed, args.duration + 300, lambda: run_one(args, fault, seed))
             results.append(result)
             c = result.get("counts", {})
             verdict = "ok" if not result["problems"] else "VIOLATIONS"
