@@ -6,7 +6,8 @@ bridge; etcd and three `ringstore serve` members), with two leader-mode keyspace
 `fbsync` (`ack=all`, `min_in_sync` 2) and `fbasync` (`ack=leader`). Four clients write
 unique values, compare-and-set with the version they last read (If-Match) and read
 `linearizable`, through every node, while one fault is injected again and again on a
-random node (each node leads about a third of the partitions): kill -9 and restart,
+random node (each node leads about a third of the partitions), while one more client
+writes `ack=leader` through the victim alone to the keys it led: kill -9 and restart,
 SIGSTOP past the 2 s leadership lease and SIGCONT, isolation from peers and etcd, from
 etcd only, from peers only, or an etcd kill. After the last heal every key is read
 again through every node, and the run is checked:
@@ -72,6 +73,27 @@ class Workload:
         for thread in threads:
             thread.start()
         return threads
+
+    def keys_led_by(self, node):
+        """The `fbasync` keys whose last acknowledged write `node` led."""
+        with self.lock:
+            latest = {}
+            for op in self.ops:
+                if op["keyspace"] == "fbasync" and op.get("status") == 204 and op.get("leader"):
+                    latest[op["key"]] = op["leader"]
+        return sorted(key for key, leader in latest.items() if leader == node)
+
+    def aim(self, node, keys, until):
+        """Writes `ack=leader` to `keys` through `node` alone until `until`: what a client
+        of a leader that is about to lose its partition sends (client 50)."""
+        sequence = 0
+        while time.monotonic() < until and keys:
+            sequence += 1
+            key = keys[sequence % len(keys)]
+            value = f"aim-{node}-{sequence}"
+            op = {"client": 50, "node": node, "keyspace": "fbasync", "key": key, "f": "write", "value": value}
+            self.send(op, node, "PUT", f"/v1/kv/fbasync/{key}?timeout=2000", value.encode())
+            time.sleep(0.02)
 
     def record(self, op):
         with self.lock:
@@ -194,7 +216,12 @@ class Run:
         fault_end = self.started + self.args.duration - 6
         while time.monotonic() + 10 < fault_end:
             victim = self.inject()
-            time.sleep(self.rng.uniform(4, 6))
+            until = time.monotonic() + self.rng.uniform(4, 6)
+            # A client keeps writing ack=leader through the victim to keys it led.
+            aimed = threading.Thread(target=workload.aim, args=(victim, workload.keys_led_by(victim), until))
+            aimed.start()
+            aimed.join()
+            time.sleep(max(0.0, until - time.monotonic()))
             self.heal(victim)
             time.sleep(self.rng.uniform(3, 5))
         self.note("final heal")
@@ -215,6 +242,26 @@ class Run:
                         if (done and done["status"] in (200, 404)) or time.monotonic() > end:
                             break
                         time.sleep(0.2)
+
+    def fill(self, ops):
+        """Writes to each `fbasync` key until its partition's log passes every sequence
+        acknowledged for it: a replica tells whether a token's write survived only once
+        that sequence is committed, and an `ack=leader` write lost with an isolated leader
+        may lie beyond the new leader's log end."""
+        need = {}
+        for op in ops:
+            if op["keyspace"] == "fbasync" and op.get("status") == 204 and op.get("version"):
+                need[op["key"]] = max(need.get(op["key"], 0), epoch_sequence(op["version"])[1])
+        first = self.net.ip[self.net.nodes[0]]
+        for key, target in need.items():
+            end = time.monotonic() + 30
+            while time.monotonic() < end:
+                try:
+                    status, headers, _ = request(first, "PUT", f"/v1/kv/fbasync/{key}?ack=all", b"fill")
+                except OSError:
+                    continue
+                if status == 204 and epoch_sequence(headers["x-ringstore-version"])[1] >= target:
+                    break
 
     def token_states(self, ops):
         """For every acknowledged write: whether each node still has its token (200/404),
@@ -277,6 +324,7 @@ def check(run, workload, checker):
     if checked.returncode != 0:
         problems.append(f"fbsync history: {checked.stdout.strip()} {checked.stderr.strip()}")
     # Tokens of acknowledged writes.
+    run.fill(ops)
     states = run.token_states(ops)
     lost = {}
     for (keyspace, key, token), answers in states.items():
