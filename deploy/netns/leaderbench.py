@@ -220,7 +220,7 @@ class Run:
             # A client keeps writing ack=leader through the victim to keys it led.
             aimed = threading.Thread(target=workload.aim, args=(victim, workload.keys_led_by(victim), until))
             aimed.start()
-            aimed.join()
+            threads.append(aimed)  # it may still wait on a request to the victim after the heal
             time.sleep(max(0.0, until - time.monotonic()))
             self.heal(victim)
             time.sleep(self.rng.uniform(3, 5))
