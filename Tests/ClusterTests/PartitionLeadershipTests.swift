@@ -117,7 +117,13 @@ import Testing
         }
         let (second, secondEpoch) = try #require(next)
         #expect(secondEpoch > firstEpoch)
-        let written = await all[second]!.write(key: [1], value: [2], ack: .all)
+        // A refusal wrote nothing and a client retries it: on a busy machine the new
+        // leader's lease renewal or its ISR change can lag its election.
+        var written = await all[second]!.write(key: [1], value: [2], ack: .all)
+        while case .refused = written, ContinuousClock.now < killed + .seconds(30) {
+            try await Task.sleep(for: .milliseconds(50))
+            written = await all[second]!.write(key: [1], value: [2], ack: .all)
+        }
         guard case .written(let position) = written else {
             Issue.record("the new leader's write: \(written)")
             return

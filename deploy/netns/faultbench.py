@@ -255,6 +255,12 @@ def forked(name, fault, seed, limit_seconds, run):
     path = f"/tmp/{name}-{os.getpid()}-{fault}-{seed}.json"
     pid = os.fork()
     if pid == 0:
+        def overrun(signum, frame):
+            # An exception, not the default exit: the run reports it and tears its cluster
+            # and namespaces down on the way out.
+            raise TimeoutError(f"the run took longer than {limit_seconds} s")
+
+        signal.signal(signal.SIGALRM, overrun)
         signal.alarm(limit_seconds)
         json.dump(run(), open(path, "w"))
         os._exit(0)
