@@ -678,31 +678,40 @@ def summary(results):
     return "\n".join(lines)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def command_line(name, doc, faults, default_faults, duration, keys, summary, extra=lambda run: None):
+    """A bench's command line: `run` (its arguments) or `summary`. Returns (args, the
+    faults to run), or (None, exit status) when there is nothing to run."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run faults, print a summary, write results as JSON")
     run.add_argument("--binary", default=os.path.join(ROOT, ".build", "debug", "ringstore"))
-    run.add_argument("--faults", default="kill,pause,isolate,split",
-                     help=f"comma-separated, of {','.join(FAULTS)} (or all)")
+    run.add_argument("--faults", default=default_faults, help=f"comma-separated, of {','.join(faults)} (or all)")
     run.add_argument("--seeds", type=int, default=1, help="runs per fault")
-    run.add_argument("--duration", type=int, default=45, help="seconds of workload per run")
-    run.add_argument("--keys", type=int, default=20)
+    run.add_argument("--duration", type=int, default=duration, help="seconds of workload per run")
+    run.add_argument("--keys", type=int, default=keys)
     run.add_argument("--results", help="write every run's result here (JSON)")
+    extra(run)
     table = sub.add_parser("summary", help="a Markdown table from a results file")
     table.add_argument("results")
     args = parser.parse_args()
     if args.command == "summary":
         print(summary(json.load(open(args.results))))
-        return 0
+        return None, 0
     if os.geteuid() != 0:
-        print("faultbench: needs root (network namespaces)", file=sys.stderr)
-        return 2
-    faults = FAULTS if args.faults == "all" else args.faults.split(",")
-    unknown = [f for f in faults if f not in FAULTS]
+        print(f"{name}: needs root (network namespaces)", file=sys.stderr)
+        return None, 2
+    chosen = faults if args.faults == "all" else args.faults.split(",")
+    unknown = [f for f in chosen if f not in faults]
     if unknown:
-        print(f"faultbench: unknown fault(s) {unknown}; known: {FAULTS}", file=sys.stderr)
-        return 2
+        print(f"{name}: unknown fault(s) {unknown}; known: {faults}", file=sys.stderr)
+        return None, 2
+    return args, chosen
+
+
+def main():
+    args, faults = command_line("faultbench", __doc__, FAULTS, "kill,pause,isolate,split", 45, 20, summary)
+    if args is None:
+        return faults
     results = []
     for fault in faults:
         for seed in range(1, args.seeds + 1):

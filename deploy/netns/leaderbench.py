@@ -24,7 +24,6 @@ again through every node, and the run is checked:
 
 Needs root, iproute2 and nftables. Everything is bounded in time and torn down on exit.
 """
-import argparse
 import json
 import os
 import random
@@ -36,7 +35,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faultbench import ROOT, Cluster, Network, forked, request, start_cluster, wait_ready  # noqa: E402
+from faultbench import (  # noqa: E402
+    ROOT, Cluster, Network, command_line, forked, request, start_cluster, wait_ready)
 
 FAULTS = ["kill", "pause", "isolate", "etcdcut", "peercut", "etcd"]
 KEYSPACES = {
@@ -404,30 +404,12 @@ def summary(results):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run faults, print a summary, write results as JSON")
-    run.add_argument("--binary", default=os.path.join(ROOT, ".build", "debug", "ringstore"))
-    run.add_argument("--checker", default=os.path.join(ROOT, ".build", "debug", "ringstore-check"))
-    run.add_argument("--faults", default="kill,pause,isolate", help=f"comma-separated, of {','.join(FAULTS)} (or all)")
-    run.add_argument("--seeds", type=int, default=1, help="runs per fault")
-    run.add_argument("--duration", type=int, default=40, help="seconds of workload per run")
-    run.add_argument("--keys", type=int, default=10)
-    run.add_argument("--results", help="write every run's result here (JSON)")
-    table = sub.add_parser("summary", help="a Markdown table from a results file")
-    table.add_argument("results")
-    args = parser.parse_args()
-    if args.command == "summary":
-        print(summary(json.load(open(args.results))))
-        return 0
-    if os.geteuid() != 0:
-        print("leaderbench: needs root (network namespaces)", file=sys.stderr)
-        return 2
-    faults = FAULTS if args.faults == "all" else args.faults.split(",")
-    unknown = [f for f in faults if f not in FAULTS]
-    if unknown:
-        print(f"leaderbench: unknown fault(s) {unknown}; known: {FAULTS}", file=sys.stderr)
-        return 2
+    def checker(run):
+        run.add_argument("--checker", default=os.path.join(ROOT, ".build", "debug", "ringstore-check"))
+
+    args, faults = command_line("leaderbench", __doc__, FAULTS, "kill,pause,isolate", 40, 10, summary, checker)
+    if args is None:
+        return faults
     results = []
     for fault in faults:
         for seed in range(1, args.seeds + 1):
