@@ -96,8 +96,15 @@ import Testing
         while await all[first]!.status.lag.count < 2, ContinuousClock.now < fetching {
             try await Task.sleep(for: .milliseconds(20))
         }
-        guard case .written = await all[first]!.write(key: [1], value: [1], ack: .all) else {
-            Issue.record("the first leader's write was not acknowledged")
+        // A client retries a refusal (nothing written) or an unknown outcome (the ISR shrank
+        // under it): a lease renewal or a follower's fetch can lag on a busy machine.
+        var firstWrite = await all[first]!.write(key: [1], value: [1], ack: .all)
+        while firstWrite.isRetryable, ContinuousClock.now < fetching + .seconds(10) {
+            try await Task.sleep(for: .milliseconds(50))
+            firstWrite = await all[first]!.write(key: [1], value: [1], ack: .all)
+        }
+        guard case .written = firstWrite else {
+            Issue.record("the first leader's write was not acknowledged: \(firstWrite)")
             return
         }
 
@@ -120,7 +127,7 @@ import Testing
         // A refusal wrote nothing and a client retries it: on a busy machine the new
         // leader's lease renewal or its ISR change can lag its election.
         var written = await all[second]!.write(key: [1], value: [2], ack: .all)
-        while case .refused = written, ContinuousClock.now < killed + .seconds(30) {
+        while written.isRetryable, ContinuousClock.now < killed + .seconds(30) {
             try await Task.sleep(for: .milliseconds(50))
             written = await all[second]!.write(key: [1], value: [2], ack: .all)
         }
@@ -134,5 +141,15 @@ import Testing
         // The dead leader, were it only paused, acknowledges nothing: its lease validity is over.
         let stale = await all[first]!.write(key: [1], value: [3], ack: .leader)
         #expect(stale == .refused(.leaseExpired) || stale == .notLeader(nil))
+    }
+}
+
+extension LeaderWriteOutcome {
+    /// What a client would retry: refused (nothing written) or of unknown outcome.
+    var isRetryable: Bool {
+        switch self {
+        case .refused, .unknown: true
+        default: false
+        }
     }
 }
