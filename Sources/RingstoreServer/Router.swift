@@ -220,25 +220,6 @@ struct Router: Sendable {
         }
     }
 
-    /// Runs `attempt`; a cluster member that does not know the keyspace reads etcd's
-    /// catalog once and tries again, so a keyspace created through another node a moment
-    /// ago is found rather than reported missing.
-    private func retryingUnknownKeyspace<T: Sendable>(
-        _ attempt: @escaping @Sendable (@escaping @Sendable (Result<T, RingstoreError>) -> Void) -> Void,
-        completion: @escaping @Sendable (Result<T, RingstoreError>) -> Void
-    ) {
-        attempt { [membership] result in
-            guard case .failure(let error) = result, error.code == .unknownKeyspace, let membership else {
-                completion(result)
-                return
-            }
-            Task {
-                await membership.refreshNow()
-                attempt(completion)
-            }
-        }
-    }
-
     private func get(_ request: HTTPRequest, completion: @escaping @Sendable (HTTPResponse) -> Void) {
         let address: KeyAddress
         let options: RequestOptions
@@ -249,11 +230,9 @@ struct Router: Sendable {
             completion(Problem(error).response())
             return
         }
-        retryingUnknownKeyspace { [node] (done: @escaping Node.ReadCompletion) in
-            node.read(
-                keyspace: address.keyspace, key: address.key, level: options.level,
-                timeoutMillis: options.timeoutMillis, completion: done)
-        } completion: { result in
+        node.read(
+            keyspace: address.keyspace, key: address.key, level: options.level, timeoutMillis: options.timeoutMillis
+        ) { result in
             switch result {
             case .success(let outcome): completion(readResponse(outcome, method: request.method))
             case .failure(let error): completion(Problem(error).response())
@@ -333,9 +312,7 @@ struct Router: Sendable {
             keyspace: address.keyspace, key: address.key, value: isPut ? Array(request.body.readableBytesView) : nil,
             contentType: isPut ? request.headers.first(name: "Content-Type") : nil, context: context?.clock,
             level: options.level, timeoutMillis: options.timeoutMillis, sloppy: options.sloppy)
-        retryingUnknownKeyspace { [node] (done: @escaping Node.WriteCompletion) in
-            node.write(write, completion: done)
-        } completion: { result in
+        node.write(write) { result in
             switch result {
             case .success(let outcome):
                 var headers = achieved(

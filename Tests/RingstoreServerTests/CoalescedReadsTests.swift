@@ -13,10 +13,19 @@ import Testing
 
         func fetch() async -> Int {
             let number = calls.add(1, ordering: .sequentiallyConsistent).newValue
-            while released.load(ordering: .sequentiallyConsistent) < number {
+            let end = ContinuousClock.now + .seconds(10)
+            while released.load(ordering: .sequentiallyConsistent) < number, ContinuousClock.now < end {
                 try? await Task.sleep(for: .milliseconds(1))
             }
             return number
+        }
+
+        /// Waits (up to 10 s) until `count` fetches started.
+        func waitForCalls(_ count: Int) async throws {
+            let end = ContinuousClock.now + .seconds(10)
+            while calls.load(ordering: .sequentiallyConsistent) < count, ContinuousClock.now < end {
+                try await Task.sleep(for: .milliseconds(1))
+            }
         }
     }
 
@@ -24,7 +33,7 @@ import Testing
         let reads = CoalescedReads<Int>(concurrency: 1)
         let gate = GatedFetch()
         let first = Task { try await reads.read("k") { await gate.fetch() } }
-        while gate.calls.load(ordering: .sequentiallyConsistent) < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        try await gate.waitForCalls(1)
         // Both arrive while read 1 is under way.
         let second = Task { try await reads.read("k") { await gate.fetch() } }
         let third = Task { try await reads.read("k") { await gate.fetch() } }
@@ -45,9 +54,9 @@ import Testing
         let reads = CoalescedReads<Int>(concurrency: 2)
         let gate = GatedFetch()
         let first = Task { try await reads.read("k") { await gate.fetch() } }
-        while gate.calls.load(ordering: .sequentiallyConsistent) < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        try await gate.waitForCalls(1)
         let second = Task { try await reads.read("k") { await gate.fetch() } }
-        while gate.calls.load(ordering: .sequentiallyConsistent) < 2 { try await Task.sleep(for: .milliseconds(1)) }
+        try await gate.waitForCalls(2)
         let third = Task { try await reads.read("k") { await gate.fetch() } }
         try await Task.sleep(for: .milliseconds(20))
         #expect(gate.calls.load(ordering: .sequentiallyConsistent) == 2, "two under way at most")

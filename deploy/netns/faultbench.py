@@ -6,7 +6,8 @@ bridge in a hub namespace, on a private subnet that exists only between them. Cl
 write unique values, read and delete through every node while faults are injected
 (kill -9 and restart, SIGSTOP/SIGCONT, an isolated node, a minority split, a
 non-transitive bridge, packet loss, a slow link, 150 ms of added latency on a node's
-peer links through a user-space proxy, clock skew, an etcd kill). Every
+peer links through a user-space proxy, clock skew, an etcd kill, a node cut from etcd
+only or from its peers only). Every
 operation is logged as a JSON-lines history (invoke, then ok / fail / info). After the
 last heal the bench waits until anti-entropy reports every partition replica converged
 and every hint handed over, compares every replica of every key, reads every key at
@@ -40,7 +41,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FAULTS = ["kill", "pause", "isolate", "split", "bridge", "loss", "slow", "latency", "clock", "etcd"]
+FAULTS = ["kill", "pause", "isolate", "split", "bridge", "loss", "slow", "latency", "clock", "etcd", "etcdcut", "peercut"]
 KEYSPACES = {
     # name: (definition, strict quorum read-your-writes promised)
     "fbvv": ({"conflict": "vv"}, True),
@@ -376,14 +377,14 @@ class Workload:
 class Run:
     """One run: a cluster, a workload, one fault repeated, the heal and the checks."""
 
-    def __init__(self, args, fault, seed):
+    def __init__(self, args, fault, seed, tag="fb", directory="ringstore-fault"):
         self.args = args
         self.fault = fault
         self.seed = seed
         self.rng = random.Random(seed)
-        self.tag = f"fb{os.getpid() % 1000:03d}{FAULTS.index(fault)}"
+        self.tag = f"{tag}{os.getpid() % 1000:03d}{FAULTS.index(fault)}"
         self.net = Network(self.tag, 3)
-        self.directory = tempfile.mkdtemp(prefix=f"ringstore-fault-{fault}-")
+        self.directory = tempfile.mkdtemp(prefix=f"{directory}-{fault}-")
         self.cluster = Cluster(self.net, args.binary, self.directory)
         self.events = []
 
@@ -420,6 +421,12 @@ class Run:
         elif self.fault == "etcd":
             self.cluster.signal("etcd", signal.SIGKILL)
             victim = "etcd"
+        elif self.fault == "etcdcut":  # from etcd only; peers and clients still reach it
+            self.net.drop(victim, ["etcd"])
+        elif self.fault == "peercut":  # from its peers only, both ways; etcd and clients still reach it
+            self.net.drop(victim, others)
+            for other in others:
+                self.net.drop(other, [victim])
         self.note(f"{self.fault} {victim}")
         return victim
 

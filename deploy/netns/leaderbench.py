@@ -27,16 +27,14 @@ Needs root, iproute2 and nftables. Everything is bounded in time and torn down o
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faultbench import (  # noqa: E402
-    ROOT, Cluster, Network, command_line, forked, request, start_cluster, wait_ready)
+import faultbench  # noqa: E402
+from faultbench import ROOT, command_line, forked, request, start_cluster, wait_ready  # noqa: E402
 
 FAULTS = ["kill", "pause", "isolate", "etcdcut", "peercut", "etcd"]
 KEYSPACES = {
@@ -145,21 +143,13 @@ class Workload:
         return op
 
 
-class Run:
-    def __init__(self, args, fault, seed):
-        self.args = args
-        self.fault = fault
-        self.seed = seed
-        self.rng = random.Random(seed)
-        self.tag = f"lb{os.getpid() % 1000:03d}{FAULTS.index(fault)}"
-        self.net = Network(self.tag, 3)
-        self.directory = tempfile.mkdtemp(prefix=f"ringstore-leader-{fault}-")
-        self.cluster = Cluster(self.net, args.binary, self.directory)
-        self.events = []
-        self.started = time.monotonic()
+class Run(faultbench.Run):
+    """One run: faultbench's cluster, faults and heals, with leader-mode keyspaces and
+    workload."""
 
-    def note(self, text):
-        self.events.append((round(time.monotonic() - self.started, 1), text))
+    def __init__(self, args, fault, seed):
+        super().__init__(args, fault, seed, tag="lb", directory="ringstore-leader")
+        self.started = time.monotonic()
 
     def setup(self):
         start_cluster(self.net, self.cluster, self.args.binary)
@@ -176,37 +166,6 @@ class Run:
                     if time.monotonic() > end:
                         raise RuntimeError(f"{keyspace}/k{k} never got a leader")
                     time.sleep(0.2)
-
-    def inject(self):
-        victim = self.rng.choice(self.net.nodes)
-        others = [n for n in self.net.nodes if n != victim]
-        if self.fault == "kill":
-            self.cluster.signal(victim, signal.SIGKILL)
-        elif self.fault == "pause":
-            self.cluster.signal(victim, signal.SIGSTOP)
-        elif self.fault == "isolate":
-            self.net.drop(victim, others + ["etcd"])
-        elif self.fault == "etcdcut":
-            self.net.drop(victim, ["etcd"])
-        elif self.fault == "peercut":
-            self.net.drop(victim, others)
-            for other in others:
-                self.net.drop(other, [victim])
-        elif self.fault == "etcd":
-            self.cluster.signal("etcd", signal.SIGKILL)
-            victim = "etcd"
-        self.note(f"{self.fault} {victim}")
-        return victim
-
-    def heal(self, victim):
-        self.net.heal()
-        if self.fault == "pause":
-            self.cluster.signal(victim, signal.SIGCONT)
-        if self.fault == "kill":
-            self.cluster.start_node(victim)
-        if self.fault == "etcd":
-            self.cluster.start_etcd()
-        self.note("heal")
 
     def execute(self):
         self.started = time.monotonic()
