@@ -177,7 +177,7 @@ import Wire
             "leader mode history: \(operations.values.map(\.count).reduce(0, +)) operations, \(acknowledged.count) acknowledged writes, \(history.unknownWrites) with unknown outcome"
         )
         #expect(acknowledged.count >= 50, "too few writes were acknowledged to say anything")
-        let verdict = LinearizabilityChecker().check(operations)
+        let verdict = LinearizabilityChecker(stepLimit: 50_000_000).check(operations)
         #expect(verdict == .linearizable, "\(verdict)")
         // Every acknowledged write's token is still in the log of every replica.
         let lost = Mutex<[String]>([])
@@ -244,13 +244,17 @@ final class LeaderHistory: Sendable {
             let call = now
             switch Int.random(in: 0..<10, using: &random) {
             case 0..<4:
-                let response = try? await http.put(keyspace: "orders", key: key, value: Array(value.utf8))
-                settleWrite(key, client: client, call: call, response: response, action: .write(value))
+                let (response, sent) = await attempt {
+                    try await http.put(keyspace: "orders", key: key, value: Array(value.utf8))
+                }
+                settleWrite(key, client: client, call: call, response: response, sent: sent, action: .write(value))
             case 4..<6:
                 if let seen = lastRead[key], let version = seen.version {
-                    let response = try? await http.send(
-                        method: .PUT, path: "/v1/kv/orders/\(key)", headers: [("If-Match", version)],
-                        body: Array(value.utf8))
+                    let (response, sent) = await attempt {
+                        try await http.send(
+                            method: .PUT, path: "/v1/kv/orders/\(key)", headers: [("If-Match", version)],
+                            body: Array(value.utf8))
+                    }
                     if response?.status == 412 {
                         record(
                             key,
@@ -260,7 +264,7 @@ final class LeaderHistory: Sendable {
                                 returned: now))
                     } else {
                         settleWrite(
-                            key, client: client, call: call, response: response,
+                            key, client: client, call: call, response: response, sent: sent,
                             action: .compareAndSet(expected: seen.value, new: value, succeeded: true),
                             unknownAction: .compareAndSet(expected: seen.value, new: value, succeeded: nil))
                     }
@@ -279,12 +283,23 @@ final class LeaderHistory: Sendable {
         }
     }
 
-    /// A 204 returned; a 503 `unavailable` (refused: nothing was written) is dropped; no
-    /// answer or any other failure leaves the outcome unknown.
+    /// The response, if one came; `sent` is false when the connection was refused, so the
+    /// request reached no node.
+    private func attempt(_ request: () async throws -> ClientResponse) async -> (ClientResponse?, sent: Bool) {
+        do {
+            return (try await request(), true)
+        } catch {
+            return (nil, !"\(error)".hasPrefix("cannot connect"))
+        }
+    }
+
+    /// A 204 returned; a 503 `unavailable` (refused: nothing was written) or a request that
+    /// reached no node is dropped; no answer or any other failure leaves the outcome unknown.
     private func settleWrite(
-        _ key: String, client: Int, call: Int64, response: ClientResponse?, action: RegisterOperation.Action,
-        unknownAction: RegisterOperation.Action? = nil
+        _ key: String, client: Int, call: Int64, response: ClientResponse?, sent: Bool,
+        action: RegisterOperation.Action, unknownAction: RegisterOperation.Action? = nil
     ) {
+        guard sent else { return }
         if let response, response.status == 204, let token = response.header(HeaderNames.version) {
             record(key, RegisterOperation(client: client, action: action, call: call, returned: now))
             state.withLock { $0.acknowledged.append((key, token)) }

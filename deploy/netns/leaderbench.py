@@ -130,7 +130,8 @@ class Workload:
         try:
             status, response_headers, content = request(self.net.ip[node], method, path, body, headers, timeout=4)
         except OSError as error:
-            op |= {"returned": None, "error": str(error)}
+            # A refused connection reached no node: the operation did not happen.
+            op |= {"returned": None, "error": str(error), "unsent": isinstance(error, ConnectionRefusedError)}
             self.record(op)
             return None
         op |= {"returned": self.now(), "status": status, "version": response_headers.get("x-ringstore-version"),
@@ -262,8 +263,8 @@ def check(run, workload, checker):
                 continue  # a read without an answer tells nothing
             entry |= {"f": "read", "value": op.get("read")}
         else:
-            if status == 503 and problem == "unavailable":
-                continue  # refused before it was stored: it did not happen
+            if (status == 503 and problem == "unavailable") or op.get("unsent"):
+                continue  # refused before it was stored, or never sent: it did not happen
             known = status in (204, 412)
             if not known:
                 entry["returned"] = None  # no answer, or it may have been stored
@@ -320,7 +321,8 @@ def check(run, workload, checker):
         "acknowledged_sync": sum(1 for op in ops if op["keyspace"] == "fbsync" and op.get("status") == 204),
         "acknowledged_async": sum(1 for op in ops if op["keyspace"] == "fbasync" and op.get("status") == 204),
         "unknown": sum(1 for op in ops if op["f"] != "read" and op.get("status") not in (204, 412, 400)
-                       and not (op.get("status") == 503 and op.get("problem") == "unavailable")),
+                       and not (op.get("status") == 503 and op.get("problem") == "unavailable")
+                       and not op.get("unsent")),
         "refused": sum(1 for op in ops if op.get("status") == 503 and op.get("problem") == "unavailable"),
         "lost_async": len(lost_async), "lost_async_window_s": window,
     }
