@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.1.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
     ],
     targets: [
         // System LZ4 from Debian's liblz4-dev; module map only, no vendored sources.
@@ -42,7 +43,10 @@ let package = Package(
             ]
         ),
         // Pure protocol state machines: events in, actions out (DESIGN section 1).
-        .target(name: "Replication", dependencies: ["RingstoreCore"]),
+        .target(
+            name: "Replication",
+            dependencies: ["RingstoreCore", .product(name: "DequeModule", package: "swift-collections")]
+        ),
         .target(name: "Wire", dependencies: ["RingstoreCore", "Replication"]),
         // The linearizability checker (Wing & Gong / Porcupine) for register histories.
         .target(name: "Linearizability"),
@@ -233,7 +237,7 @@ let package = Package(
             name: "ClusterTests",
             dependencies: [
                 "RingstoreClient", "ringstore", "RingstoreServer", "RingstoreNode", "Replication", "RingstoreCore",
-                "Linearizability",
+                "Linearizability", .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
     ],

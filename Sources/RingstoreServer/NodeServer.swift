@@ -119,7 +119,8 @@ public struct NodeServer: Sendable {
             membership = member
             leaderHosting = LeaderHosting(
                 node: node, storage: storage, network: peers, etcd: try EtcdClient(endpoint: endpoint),
-                metadata: try ClusterMetadata(cluster: configuration.cluster), logger: logger)
+                metadata: try ClusterMetadata(cluster: configuration.cluster), timers: EventLoopTimers(group: group),
+                leaseReads: configuration.leaseReads, logger: logger)
             peerListener = PeerListener(
                 node: node, group: group, host: configuration.peerHost, port: configuration.peerPort, logger: logger,
                 refreshCatalog: { await member.refreshNow() })

@@ -37,6 +37,9 @@ public struct ServerConfiguration: Sendable, Codable {
     public var tombstoneGraceMillis: Int = 600_000
     /// Added to the wall clock the node stamps writes with: clock skew for fault tests.
     public var clockOffsetMillis: Int = 0
+    /// Leader mode: a leader answers linearizable reads from its committed state while its
+    /// etcd lease surely holds, instead of asking etcd for each (README, "Lease reads").
+    public var leaseReads: Bool = true
 
     public init() {}
 

@@ -32,8 +32,20 @@ struct RingstoreSim: ParsableCommand {
     @Flag(help: "Leader mode: leaders acknowledge without checking their lease (shows what fencing guards).")
     var ignoreLease = false
 
+    @Flag(help: "Leader mode: every linearizable read asks etcd (no lease reads).")
+    var noLeaseReads = false
+
+    @Option(
+        help:
+            "Leader mode: each node's clock runs at a rate from 1-D to 1+D of etcd's; lease reads are safe below 0.1 (the lease margin)."
+    )
+    var clockDrift: Double = 0
+
     func run() throws {
-        if mode == "leader" { return try runLeader() }
+        if mode == "leader" {
+            guard (0..<1).contains(clockDrift) else { throw ValidationError("--clock-drift is from 0 to below 1") }
+            return try runLeader()
+        }
         guard mode == "leaderless" else { throw ValidationError("--mode is leaderless or leader") }
         guard let conflict = ConflictPolicy(rawValue: policy) else { throw ValidationError("--policy is vv or lww") }
         guard (3...16).contains(nodes) else { throw ValidationError("--nodes is 3 to 16") }
@@ -59,6 +71,8 @@ struct RingstoreSim: ParsableCommand {
             var options = LeaderSimulation.Options(seed: seed)
             options.replicas = nodes
             options.ignoreLease = ignoreLease
+            options.leaseReads = !noLeaseReads
+            options.clockDrift = clockDrift
             let report = LeaderSimulation(options: options).run()
             if verbose { for line in report.trace { print("  \(line)") } }
             print(

@@ -72,6 +72,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Milliseconds added to this node's wall clock (clock skew, for fault tests).")
     var clockOffsetMs: Int = 0
 
+    @Flag(
+        help:
+            "Leader mode: confirm every linearizable read through etcd instead of serving it under the leader's lease (lease reads assume clocks drift apart by under 10% of a lease)."
+    )
+    var noLeaseReads = false
+
     @Flag(help: "Store values uncompressed.")
     var noCompression = false
 
@@ -125,6 +131,7 @@ struct Serve: AsyncParsableCommand {
         config.antiEntropyKeysPerSecond = antiEntropyKeysPerSecond
         config.tombstoneGraceMillis = tombstoneGraceMs
         config.clockOffsetMillis = clockOffsetMs
+        config.leaseReads = !noLeaseReads
         let problems = config.problems()
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
 

@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import Replication
 import RingstoreCore
 import RingstoreNode
@@ -48,14 +49,16 @@ import Testing
         for id in ids {
             let log = try PartitionLog(storage: InMemoryStorage(), keyspace: keyspace, partition: 0)
             replicas[id] = try LeaderReplica(
-                me: id, keyspace: keyspace, partition: 0, replicas: ids, minInSync: 2, lagMillis: 1000, log: log,
-                coordination: election, nowMillis: now)
+                configuration: LeaderReplicaConfiguration(me: id, replicas: ids, minInSync: 2, lag: .seconds(1)),
+                keyspace: keyspace, partition: 0, log: log, coordination: election, transport: transport,
+                timers: PeerClient.timers(group: MultiThreadedEventLoopGroup.singleton), nowMillis: now)
             leases[id] = LeadershipLease(etcd: client, ttlSeconds: 2, nowMillis: now)
         }
         let all = replicas
         transport.replicas.withLock { $0 = all }
-        // Per node: its lease renewals, its leadership rounds and its replica's loop. A
-        // node "killed" stops all three without revoking anything.
+        // Per node: its lease renewals and its leadership rounds (the replica acts on what
+        // they tell it, on fetches and on its timers). A node "killed" stops both without
+        // revoking anything, and the transport cuts it off.
         var nodes: [NodeID: Task<Void, Never>] = [:]
         for id in ids {
             let registry = LeaderReplicas()
@@ -64,7 +67,6 @@ import Testing
                 me: id, election: election, lease: leases[id]!, replicas: registry,
                 hosted: { [.init(keyspace: keyspace, partition: 0, replicas: ids)] })
             let lease = leases[id]!
-            let replica = all[id]!
             nodes[id] = Task {
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask {
@@ -74,7 +76,6 @@ import Testing
                         }
                     }
                     group.addTask { await leadership.run(interval: .milliseconds(50)) }
-                    group.addTask { await replica.run(transport: transport) }
                 }
             }
         }

@@ -50,10 +50,10 @@ import Testing
         // A peer's extreme deadline is clamped, not trusted (it would overflow).
         let partition = try Ring(nodes: [id]).partition(keyspace: orders.name, key: try Key(validating: [1])).index
         node.leaderReplicas.register(
-            try LeaderReplica(
-                me: id, keyspace: orders.name, partition: partition, replicas: [id], minInSync: 1, lagMillis: 1000,
+            try LeaderReplicaTests.replica(
+                id, replicas: [id], minInSync: 1, keyspace: orders.name, partition: partition,
                 log: try PartitionLog(storage: InMemoryStorage(), keyspace: orders.name, partition: partition),
-                coordination: LeaderReplicaTests.TestCoordination(), nowMillis: { 1 }))
+                coordination: LeaderReplicaTests.TestCoordination()))
         let far = try await node.leaderRead(
             LeaderReadRequest(keyspace: "orders", key: [1], level: .follower, after: nil, timeoutMillis: .max),
             forwarded: true

@@ -7,8 +7,9 @@ import Testing
 @testable import RingstoreNode
 
 /// Three leader-mode replicas of one partition in one process: their logs in storage,
-/// fetches through an in-process transport that can cut a node off, and etcd's part
-/// played by `TestCoordination` (who leads in which epoch, the ISR, guarded by the epoch).
+/// fetches through an in-process transport that can cut a node off, timers that sleep,
+/// and etcd's part played by `TestCoordination` (who leads in which epoch, the ISR,
+/// guarded by the epoch).
 @Suite struct LeaderReplicaTests {
     final class TestCoordination: LeaderCoordination {
         let state = Mutex<(leader: NodeID?, epoch: Epoch, inSync: Set<NodeID>)>((nil, .none, []))
@@ -26,6 +27,43 @@ import Testing
         func confirms(_ keyspace: KeyspaceName, partition: Int, me: NodeID, epoch: Epoch) async throws -> Bool {
             state.withLock { $0.leader == me && $0.epoch == epoch }
         }
+    }
+
+    /// Real-time timers for replicas under test (the server's run on its event loop).
+    struct SleepingTimers: NodeTimers {
+        final class Handle: TimerHandle {
+            let task: Task<Void, Never>
+            init(_ task: Task<Void, Never>) { self.task = task }
+            func cancel() { task.cancel() }
+        }
+
+        func after(millis: UInt32, _ body: @escaping @Sendable () -> Void) -> any TimerHandle {
+            Handle(
+                Task {
+                    guard (try? await Task.sleep(for: .milliseconds(Int(millis)))) != nil else { return }
+                    body()
+                })
+        }
+    }
+
+    /// Fetches go nowhere: for a replica that never follows anyone.
+    struct NoTransport: LeaderTransport {
+        struct Unreachable: Error {}
+        func fetch(from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest) async throws
+            -> (FetchReply, [LeaderEntry])
+        { throw Unreachable() }
+    }
+
+    /// A replica of partition `partition` of `keyspace` among `replicas`.
+    static func replica(
+        _ id: NodeID, replicas: [NodeID], minInSync: Int, lag: Duration = .seconds(2), keyspace: KeyspaceName,
+        partition: Int = 0, log: PartitionLog, coordination: any LeaderCoordination,
+        transport: any LeaderTransport = NoTransport(), timers: any NodeTimers = SleepingTimers()
+    ) throws -> LeaderReplica {
+        try LeaderReplica(
+            configuration: LeaderReplicaConfiguration(me: id, replicas: replicas, minInSync: minInSync, lag: lag),
+            keyspace: keyspace, partition: partition, log: log, coordination: coordination, transport: transport,
+            timers: timers, nowMillis: now)
     }
 
     final class TestTransport: LeaderTransport {
@@ -71,18 +109,12 @@ import Testing
         for id in ids {
             let log = try PartitionLog(storage: InMemoryStorage(), keyspace: keyspace, partition: 0)
             logs[id] = log
-            replicas[id] = try LeaderReplica(
-                me: id, keyspace: keyspace, partition: 0, replicas: ids, minInSync: 2, lagMillis: 2000, log: log,
-                coordination: coordination, nowMillis: Self.now)
+            replicas[id] = try Self.replica(
+                id, replicas: ids, minInSync: 2, keyspace: keyspace, log: log, coordination: coordination,
+                transport: transport)
         }
         let all = replicas
         transport.replicas.withLock { $0 = all }
-        let loops = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for replica in all.values { group.addTask { await replica.run(transport: transport) } }
-            }
-        }
-        defer { loops.cancel() }
         let far = UInt64.max / 2
         let key = { (i: Int) in Array("k\(i)".utf8) }
 
@@ -111,9 +143,9 @@ import Testing
         // Conditional writes.
         #expect(
             await replicas[n1]!.write(key: key(0), value: [1], ack: .all, condition: .absent)
-                == .conditionFailed(current: LogPosition(epoch: Epoch(10), sequence: 16)))
+                == .conditionFailed(current: LogPosition(epoch: Epoch(10), sequence: 17)))
         let conditional = await replicas[n1]!.write(
-            key: key(0), value: [2], ack: .all, condition: .matches(LogPosition(epoch: Epoch(10), sequence: 16)))
+            key: key(0), value: [2], ack: .all, condition: .matches(LogPosition(epoch: Epoch(10), sequence: 17)))
         guard case .written = conditional else {
             Issue.record("If-Match with the current position: \(conditional)")
             return

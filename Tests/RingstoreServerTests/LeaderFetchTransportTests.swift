@@ -45,9 +45,11 @@ import Testing
                 wallMillis: { 1 }, network: NoPeers(),
                 timers: PeerClient.timers(group: MultiThreadedEventLoopGroup.singleton)))
         let leaderLog = try PartitionLog(storage: InMemoryStorage(), keyspace: keyspace, partition: 2)
+        let timers = PeerClient.timers(group: MultiThreadedEventLoopGroup.singleton)
         let leader = try LeaderReplica(
-            me: n1, keyspace: keyspace, partition: 2, replicas: [n1, n2], minInSync: 2, lagMillis: 5000,
-            log: leaderLog, coordination: coordination, nowMillis: now)
+            configuration: LeaderReplicaConfiguration(me: n1, replicas: [n1, n2], minInSync: 2, lag: .seconds(5)),
+            keyspace: keyspace, partition: 2, log: leaderLog, coordination: coordination,
+            transport: NetworkLeaderTransport(network: NoPeers()), timers: timers, nowMillis: now)
         node.leaderReplicas.register(leader)
         let listener = PeerListener(
             node: node, group: MultiThreadedEventLoopGroup.singleton, host: "127.0.0.1", port: 0, logger: Self.logger,
@@ -61,15 +63,9 @@ import Testing
         client.update(addresses: [n1: ("127.0.0.1", port)])
         let followerLog = try PartitionLog(storage: InMemoryStorage(), keyspace: keyspace, partition: 2)
         let follower = try LeaderReplica(
-            me: n2, keyspace: keyspace, partition: 2, replicas: [n1, n2], minInSync: 2, lagMillis: 5000,
-            log: followerLog, coordination: coordination, nowMillis: now)
-        let loops = Task {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await leader.run(transport: NetworkLeaderTransport(network: NoPeers())) }
-                group.addTask { await follower.run(transport: NetworkLeaderTransport(network: client)) }
-            }
-        }
-        defer { loops.cancel() }
+            configuration: LeaderReplicaConfiguration(me: n2, replicas: [n1, n2], minInSync: 2, lag: .seconds(5)),
+            keyspace: keyspace, partition: 2, log: followerLog, coordination: coordination,
+            transport: NetworkLeaderTransport(network: client), timers: timers, nowMillis: now)
 
         await leader.elected(Epoch(5), inSync: [n1, n2], leaseValidUntil: .max / 2)
         await follower.leaderIs(n1, epoch: Epoch(5))
@@ -83,9 +79,10 @@ import Testing
             }
             positions.append(position)
         }
-        #expect(positions.map(\.sequence) == Array(1...50))
-        #expect(followerLog.durable == 50)
-        #expect(try followerLog.read(from: 1, through: 50) == leaderLog.read(from: 1, through: 50))
+        // The epoch's first entry (sequence 1) comes before the writes.
+        #expect(positions.map(\.sequence) == Array(2...51))
+        #expect(followerLog.durable == 51)
+        #expect(try followerLog.read(from: 1, through: 51) == leaderLog.read(from: 1, through: 51))
         // The follower answers a read-your-writes read with the last token.
         let read = try await follower.read(key: [UInt8(49 % 7)], level: .follower, after: positions.last!).get()
         #expect(read.value == [49])

@@ -9,7 +9,6 @@ import RingstoreCore
 /// Pure: events in, actions out; times are milliseconds the shell passes in.
 public struct PartitionLeader: Sendable {
     /// When a write is acknowledged.
-    /// When a write is acknowledged.
     public typealias Ack = LeaderAck
 
     /// Why a write is refused or not acknowledged.
@@ -184,6 +183,18 @@ public struct PartitionLeader: Sendable {
         proposed = shrunk
         return [.proposeInSync(shrunk, epoch: epoch)]
     }
+
+    /// The earliest instant at which `tick` could drop a follower from the ISR (nil: none
+    /// could be dropped until something else happens first).
+    public func nextLagCheck() -> UInt64? {
+        guard isLeading, proposed == nil else { return nil }
+        return inSync.filter { $0 != me && (followerPositions[$0] ?? 0) < durable }
+            .map { (caughtUpAt[$0] ?? 0) + lagMillis }.min()
+    }
+
+    /// Whether the first entry of this epoch (the one after `electedAt`) is committed:
+    /// then everything acknowledged in earlier epochs is committed in this one.
+    public var committedInOwnEpoch: Bool { highWatermark > electedAt }
 
     /// etcd confirmed the proposed ISR.
     public mutating func inSyncConfirmed(_ members: Set<NodeID>, now: UInt64) -> [Action] {

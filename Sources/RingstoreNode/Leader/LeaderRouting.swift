@@ -22,9 +22,9 @@ extension Node {
         let ack = request.ack ?? placement.keyspace.ack ?? .all
         var leader = leaderReplicas.leader(keyspace: request.keyspace, partition: partition)?.node
         if let replica = leaderReplicas.replica(keyspace: request.keyspace, partition: partition) {
-            let outcome = await Self.within(request.timeoutMillis, timedOut: LeaderWriteOutcome.unknown("timed out")) {
-                await replica.write(key: request.key, value: request.value, ack: ack, condition: request.condition)
-            }
+            let outcome = await replica.write(
+                key: request.key, value: request.value, ack: ack, condition: request.condition,
+                timeoutMillis: request.timeoutMillis)
             switch outcome {
             case .written(let position):
                 return LeaderWritten(position: position, leader: id)
@@ -83,12 +83,9 @@ extension Node {
         let partition = placement.partition.index
         var leader = leaderReplicas.leader(keyspace: request.keyspace, partition: partition)?.node
         if let replica = leaderReplicas.replica(keyspace: request.keyspace, partition: partition) {
-            let result = await Self.within(request.timeoutMillis + 100, timedOut: .failure(LeaderReadFailure.timedOut))
-            {
-                await replica.read(
-                    key: request.key, level: request.level, after: request.after,
-                    waitMillis: UInt64(request.timeoutMillis))
-            }
+            let result = await replica.read(
+                key: request.key, level: request.level, after: request.after,
+                waitMillis: UInt64(request.timeoutMillis))
             switch result {
             case .success(let found):
                 return LeaderValue(value: found.value, position: found.position, replica: id)
@@ -142,28 +139,6 @@ extension Node {
         await withCheckedContinuation { continuation in
             environment.network.send(request, to: node, timeoutMillis: timeoutMillis) {
                 continuation.resume(returning: $0)
-            }
-        }
-    }
-
-    /// `work`'s result, or `timedOut` once `millis` passed (the work goes on unawaited).
-    static func within<T: Sendable>(
-        _ millis: UInt32, timedOut: T, _ work: @escaping @Sendable () async -> T
-    ) async -> T {
-        let gate = OnceGate()
-        return await withCheckedContinuation { continuation in
-            let timer = Task {
-                do {
-                    try await Task.sleep(for: .milliseconds(Int(millis)))
-                } catch {
-                    return  // cancelled: the work answered
-                }
-                if gate.open() { continuation.resume(returning: timedOut) }
-            }
-            Task {
-                let result = await work()
-                if gate.open() { continuation.resume(returning: result) }
-                timer.cancel()
             }
         }
     }

@@ -7,7 +7,7 @@ import Synchronization
 /// (the 0x02 prefix keeps it apart from data keys, like the 0x01 catalog). Appends
 /// report durability in sequence order; a truncation removes every entry after a
 /// sequence. The epoch history is rebuilt from the entries when the log opens.
-public final class PartitionLog: Sendable {
+public final class PartitionLog: LeaderLogReader {
     public let keyspace: KeyspaceName
     public let partition: Int
     private let storage: any ReplicaStorage
@@ -97,6 +97,10 @@ public final class PartitionLog: Sendable {
             sequence += 1
         }
         return entries
+    }
+
+    public func entries(from: UInt64, through: UInt64, bytesMax: Int) throws(RingstoreError) -> [LeaderEntry] {
+        try read(from: from, through: through, maxBytes: bytesMax)
     }
 
     /// Removes every entry after `sequence`; `completion` runs once the removals are durable.

@@ -15,14 +15,19 @@ public final class LeaderHosting: Service {
     let network: any PeerNetwork
     let election: PartitionElection
     let lease: LeadershipLease
-    let lagMillis: UInt64
+    let lag: Duration
+    let leaseReads: Bool
+    let timers: any NodeTimers
+    let transport: NetworkLeaderTransport
     let logger: Logger
     let nowMillis: @Sendable () -> UInt64
 
-    /// `lagMillis`: how long a follower may lag before the leader removes it from the ISR.
+    /// `lag`: how long a follower may lag before the leader removes it from the ISR;
+    /// `leaseReads`: whether leaders serve linearizable reads under their lease.
     public init(
         node: Node, storage: any ReplicaStorage, network: any PeerNetwork, etcd: EtcdClient,
-        metadata: ClusterMetadata, leaseSeconds: Int = 2, lagMillis: UInt64 = 2000, logger: Logger
+        metadata: ClusterMetadata, timers: any NodeTimers, leaseSeconds: Int = 2, lag: Duration = .seconds(2),
+        leaseReads: Bool = true, logger: Logger
     ) {
         let start = ContinuousClock.now
         let nowMillis: @Sendable () -> UInt64 = { UInt64((ContinuousClock.now - start) / .milliseconds(1)) + 1 }
@@ -31,7 +36,10 @@ public final class LeaderHosting: Service {
         self.network = network
         self.election = PartitionElection(etcd: etcd, metadata: metadata)
         self.lease = LeadershipLease(etcd: etcd, ttlSeconds: leaseSeconds, nowMillis: nowMillis)
-        self.lagMillis = lagMillis
+        self.lag = lag
+        self.leaseReads = leaseReads
+        self.timers = timers
+        transport = NetworkLeaderTransport(network: network)
         self.logger = logger
         self.nowMillis = nowMillis
     }
@@ -57,23 +65,21 @@ public final class LeaderHosting: Service {
             me: node.id, election: election, lease: lease, replicas: node.leaderReplicas, patienceRounds: 3,
             keyspaces: { node.keyspaces().filter { $0.mode == .leader }.map(\.name) },
             hosted: { [weak self] in self?.hosted() ?? [] })
-        let transport = NetworkLeaderTransport(network: network)
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.lease.run() }
                 group.addTask { await leadership.run() }
                 while !Task.isCancelled {
-                    for replica in self.openNewReplicas() {
-                        group.addTask { await replica.run(transport: transport) }
-                    }
+                    self.openNewReplicas()
                     try? await Task.sleep(for: .milliseconds(500))
                 }
             }
         }
     }
 
-    /// Opens the replicas of hosted partitions that have none yet.
-    private func openNewReplicas() -> [LeaderReplica] {
+    /// Opens the replicas of hosted partitions that have none yet (they act on events:
+    /// etcd's news, clients, peers, and the timers they set).
+    private func openNewReplicas() {
         var opened: [LeaderReplica] = []
         for partition in hosted()
         where node.leaderReplicas.replica(keyspace: partition.keyspace.name, partition: partition.partition) == nil {
@@ -81,10 +87,12 @@ public final class LeaderHosting: Service {
             do {
                 let log = try PartitionLog(
                     storage: storage, keyspace: partition.keyspace, partition: partition.partition)
+                var configuration = LeaderReplicaConfiguration(
+                    me: node.id, replicas: partition.replicas, minInSync: keyspace.minInSync ?? 1, lag: lag)
+                configuration.leaseReads = leaseReads
                 let replica = try LeaderReplica(
-                    me: node.id, keyspace: partition.keyspace, partition: partition.partition,
-                    replicas: partition.replicas, minInSync: keyspace.minInSync ?? 1, lagMillis: lagMillis, log: log,
-                    coordination: election, nowMillis: nowMillis)
+                    configuration: configuration, keyspace: partition.keyspace, partition: partition.partition,
+                    log: log, coordination: election, transport: transport, timers: timers, nowMillis: nowMillis)
                 node.leaderReplicas.register(replica)
                 opened.append(replica)
             } catch {
@@ -96,6 +104,5 @@ public final class LeaderHosting: Service {
             }
         }
         if !opened.isEmpty { logger.info("hosting leader-mode partitions", metadata: ["opened": "\(opened.count)"]) }
-        return opened
     }
 }

@@ -2,11 +2,14 @@ import Linearizability
 import Replication
 import RingstoreCore
 
-/// One partition in leader mode, its replicas driven by `PartitionLeader` and
-/// `PartitionFollower` over a simulated network, disk and etcd, from a seed: clients
-/// write (`ack=all` and `ack=leader`) and read (`linearizable`) while one fault at a time
-/// strikes (a paused leader past its lease, a crash, a node cut from its peers or from
-/// etcd); then everything heals and the checks run (`LeaderSimulation.Report`).
+/// One partition in leader mode, its replicas each the shipped
+/// `LeaderReplicaStateMachine` (the server's `LeaderReplica` drives the same type) over a
+/// simulated network, disk and etcd, from a seed: clients write (`ack=all` and
+/// `ack=leader`), read (`linearizable`: lease reads, or confirmed through etcd) and write
+/// conditionally while one fault at a time strikes (a paused leader past its lease, a
+/// crash, a node cut from its peers, from etcd, or from both) and the nodes' clocks may
+/// run at different rates; then everything heals and the checks run
+/// (`LeaderSimulation.Report`).
 public final class LeaderSimulation: @unchecked Sendable {
     /// How a run is set up.
     public struct Options: Sendable {
@@ -14,7 +17,14 @@ public final class LeaderSimulation: @unchecked Sendable {
         public var replicas = 3
         public var minInSync = 2
         public var leaseMillis: UInt64 = 500
+        /// How much earlier than the lease's time to live a node stops trusting it: the
+        /// bound on clock-rate drift the lease is safe under (10% here, as on the server).
+        public var leaseMarginMillis: UInt64 = 50
         public var lagMillis: UInt64 = 300
+        /// Leaders serve linearizable reads under their lease (else each asks etcd).
+        public var leaseReads = true
+        /// Each node's clock runs at a rate drawn from 1 - drift ... 1 + drift of etcd's.
+        public var clockDrift = 0.0
         /// Milliseconds of client load and faults; then 3 s of quiet for catch-up.
         public var durationMillis: UInt64 = 6000
         public var clients = 4
@@ -71,7 +81,25 @@ public final class LeaderSimulation: @unchecked Sendable {
         coordinator = SimulatedCoordinator(replicas: ids, leaseMillis: options.leaseMillis)
         report = Report(seed: options.seed)
         clientsStop = 0
-        for id in ids { nodes[id] = LeaderSimNode(id: id, simulation: self) }
+        for id in ids {
+            let rate = 1 + options.clockDrift * (2 * Double.random(in: 0..<1, using: &world.random) - 1)
+            nodes[id] = LeaderSimNode(id: id, simulation: self, clockRate: rate)
+        }
+    }
+
+    /// How every replica of the simulated partition is set up: the server's machine with
+    /// the simulation's shorter times.
+    func replicaConfiguration(_ id: NodeID) -> LeaderReplicaConfiguration {
+        var configuration = LeaderReplicaConfiguration(
+            me: id, replicas: ids, minInSync: options.minInSync, lag: .milliseconds(options.lagMillis))
+        configuration.leaseReads = options.leaseReads
+        configuration.fetchHold = .milliseconds(200)
+        configuration.fetchTimeout = .milliseconds(400)
+        configuration.fetchRetry = .milliseconds(20)
+        configuration.confirmationTimeout = .milliseconds(300)
+        configuration.proposalRetry = .milliseconds(300)
+        configuration.conditionWait = .milliseconds(500)
+        return configuration
     }
 
     /// Runs the seed and checks it.
@@ -79,7 +107,7 @@ public final class LeaderSimulation: @unchecked Sendable {
         let start = world.nowMillis
         let faultsEnd = start + options.durationMillis
         clientsStop = faultsEnd
-        for node in nodes.values { node.boot() }
+        for id in ids { nodes[id]!.boot() }
         for client in 0..<options.clients {
             world.schedule(afterMillis: 200 + UInt64(client)) { self.clientStep(client) }
         }
@@ -125,7 +153,7 @@ public final class LeaderSimulation: @unchecked Sendable {
         var at = world.nowMillis + 800
         while at < end {
             let length = world.between(200...1400)
-            let kind = world.between(0...3)
+            let kind = world.between(0...4)
             world.schedule(afterMillis: at - world.nowMillis) { self.fault(kind: kind, length: length) }
             at += length + world.between(300...900)
         }
@@ -150,11 +178,21 @@ public final class LeaderSimulation: @unchecked Sendable {
             trace("fault: cut \(victim) from its peers \(length) ms")
             cutFromPeers.insert(victim)
             world.schedule(afterMillis: length) { self.cutFromPeers.remove(victim) }
-        default:
+        case 3:
             report.faults.append("cut \(victim) from etcd \(length) ms")
             trace("fault: cut \(victim) from etcd \(length) ms")
             cutFromCoordinator.insert(victim)
             world.schedule(afterMillis: length) { self.cutFromCoordinator.remove(victim) }
+        default:
+            // Clients still reach it: the isolated leader that keeps serving them.
+            report.faults.append("isolate \(victim) from etcd and its peers \(length) ms")
+            trace("fault: isolate \(victim) \(length) ms")
+            cutFromCoordinator.insert(victim)
+            cutFromPeers.insert(victim)
+            world.schedule(afterMillis: length) {
+                self.cutFromCoordinator.remove(victim)
+                self.cutFromPeers.remove(victim)
+            }
         }
     }
 
@@ -166,24 +204,24 @@ public final class LeaderSimulation: @unchecked Sendable {
         case refused
         /// It may or may not have happened.
         case unknown
-        case read(String?)
+        case read(String?, LogPosition?)
         /// A conditional write whose condition did not hold (412).
         case conditionFailed
     }
 
     /// What a client operation is: `ack=all` writes and linearizable reads of three keys,
     /// half the reads followed by a conditional `ack=all` write of what they saw (If-Match
-    /// with the value, or If-None-Match when they saw nothing); and `ack=leader` writes of
+    /// with its version, or If-None-Match when they saw nothing); and `ack=leader` writes of
     /// two keys of their own (their losses are allowed, so they stay out of the
     /// linearizability check).
     private enum ClientOperation {
         case write(key: String, ack: PartitionLeader.Ack)
         case read(key: String)
-        case conditional(key: String, expected: String?)
+        case conditional(key: String, expected: String?, version: LogPosition?)
     }
 
     /// What each client's last operation read, if it was a read.
-    private var lastRead: [Int: (key: String, value: String?)] = [:]
+    private var lastRead: [Int: (key: String, value: String?, version: LogPosition?)] = [:]
 
     private func clientStep(_ client: Int) {
         guard world.nowMillis < clientsStop else { return }
@@ -195,8 +233,8 @@ public final class LeaderSimulation: @unchecked Sendable {
             default: .read(key: "k\(roll % 3)")
             }
         // Half the time a read is followed by a conditional write of what it saw.
-        if let (key, seen) = lastRead.removeValue(forKey: client), world.chance(0.5) {
-            operation = .conditional(key: key, expected: seen)
+        if let (key, seen, version) = lastRead.removeValue(forKey: client), world.chance(0.5) {
+            operation = .conditional(key: key, expected: seen, version: version)
         }
         let target = ids[Int(world.between(0...UInt64(ids.count - 1)))]
         let call = world.nowMillis
@@ -214,11 +252,14 @@ public final class LeaderSimulation: @unchecked Sendable {
         nodes[target]!.deliver { node in
             switch operation {
             case .write(let key, let ack):
-                node.clientWrite(id: writeID, key: key, ack: ack, hops: 1) { finish($0) }
+                node.clientWrite(key: key, value: "w\(writeID)", ack: ack, condition: nil, hops: 1) { finish($0) }
             case .read(let key):
                 node.clientRead(key: key, hops: 1) { finish($0) }
-            case .conditional(let key, let expected):
-                node.clientWrite(id: writeID, key: key, ack: .all, expected: .some(expected), hops: 1) { finish($0) }
+            case .conditional(let key, _, let version):
+                let condition: LeaderWriteCondition = version.map { .matches($0) } ?? .absent
+                node.clientWrite(key: key, value: "w\(writeID)", ack: .all, condition: condition, hops: 1) {
+                    finish($0)
+                }
             }
         }
     }
@@ -237,26 +278,26 @@ public final class LeaderSimulation: @unchecked Sendable {
         case (.write(_, .leader), .written(let position)?):
             acknowledged[writeID] = (position, .leader, world.nowMillis)
             report.acknowledgedLeader += 1
-        case (.conditional(let key, let expected), .written(let position)?):
+        case (.conditional(let key, let expected, _), .written(let position)?):
             acknowledged[writeID] = (position, .all, world.nowMillis)
             report.conditionalWrites += 1
             history[key, default: []].append(
                 .init(
                     client: client, action: .compareAndSet(expected: expected, new: "w\(writeID)", succeeded: true),
                     call: Int64(call), returned: now))
-        case (.conditional(let key, let expected), .conditionFailed?):
+        case (.conditional(let key, let expected, _), .conditionFailed?):
             report.failedConditions += 1
             history[key, default: []].append(
                 .init(
                     client: client, action: .compareAndSet(expected: expected, new: "w\(writeID)", succeeded: false),
                     call: Int64(call), returned: now))
-        case (.conditional(let key, let expected), .unknown?), (.conditional(let key, let expected), nil):
+        case (.conditional(let key, let expected, _), .unknown?), (.conditional(let key, let expected, _), nil):
             history[key, default: []].append(
                 .init(
                     client: client, action: .compareAndSet(expected: expected, new: "w\(writeID)", succeeded: nil),
                     call: Int64(call), returned: nil))
-        case (.read(let key), .read(let value)?):
-            lastRead[client] = (key, value)
+        case (.read(let key), .read(let value, let version)?):
+            lastRead[client] = (key, value, version)
             report.linearizableReads += 1
             history[key, default: []].append(
                 .init(client: client, action: .read(value), call: Int64(call), returned: now))
@@ -308,21 +349,23 @@ public final class LeaderSimulation: @unchecked Sendable {
             report.violations.append("no working leader 3 s after the faults healed")
             return
         }
-        let final = leader.log
+        let final = leader.log.entries
         for node in nodes.values.sorted(by: { $0.id < $1.id }) {
             trace("end: \(node.id) \(node.summary)")
         }
         for node in nodes.values where node.id != leaderID {
-            if node.log != final {
-                let shared = zip(node.log, final).prefix { $0 == $1 }.count
+            if node.log.entries != final {
+                let shared = zip(node.log.entries, final).prefix { $0 == $1 }.count
                 report.violations.append(
-                    "\(node.id)'s log (\(node.log.count) entries) differs from leader \(leaderID)'s (\(final.count)) from entry \(shared + 1)"
+                    "\(node.id)'s log (\(node.log.entries.count) entries) differs from leader \(leaderID)'s (\(final.count)) from entry \(shared + 1)"
                 )
             }
         }
         for (id, ack) in acknowledged.sorted(by: { $0.key < $1.key }) {
             let index = Int(ack.position.sequence) - 1
-            let present = index < final.count && final[index].writeID == id && final[index].position == ack.position
+            let present =
+                index < final.count && final[index].value == Array("w\(id)".utf8)
+                && final[index].position == ack.position
             if !present {
                 if ack.ack == .all {
                     report.violations.append("ack=all write w\(id) at \(ack.position) is not in the final log")
