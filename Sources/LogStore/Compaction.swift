@@ -198,8 +198,14 @@ struct CompactionOutput {
             try file.write(SegmentHeader.encode(id: id, baseSequence: record.sequence), at: 0)
             current = (id, file, UInt64(SegmentHeader.bytes), [])
         }
+        guard let (_, file, size, _) = current else {
+            preconditionFailure("compaction output segment missing after creation")
+        }
+        try file.write(Array(bytes), at: size)
+        // Taken out of `current` before it grows: a second reference to its hints would
+        // make every append copy them all (compaction went quadratic in the live records).
         guard var open = current else { preconditionFailure("compaction output segment missing after creation") }
-        try open.file.write(Array(bytes), at: open.size)
+        current = nil
         let new = KeydirEntry(
             segment: open.id, offset: UInt32(open.size), length: old.length,
             isTombstone: old.isTombstone, sequence: old.sequence)

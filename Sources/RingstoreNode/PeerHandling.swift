@@ -15,25 +15,19 @@ extension Node {
                             .unknownKeyspace, "no replica of leader-mode partition \(keyspace)/\(partition) here")))
             }
             // The leader may hold the fetch until it has something new (up to 500 ms).
-            Task {
-                let (answer, entries) = await replica.fetch(fetch)
-                reply(.leaderFetched(answer, entries))
-            }
+            replica.fetch(fetch) { answer, entries in reply(.leaderFetched(answer, entries)) }
         case .leaderWrite(let write):
-            Task {
-                do throws(RingstoreError) {
-                    let written = try await leaderWrite(write, forwarded: true)
-                    reply(.leaderWritten(written.position, leader: written.leader))
-                } catch {
-                    reply(PeerReply(error))
+            leaderWrite(write, forwarded: true) { result in
+                switch result {
+                case .success(let written): reply(.leaderWritten(written.position, leader: written.leader))
+                case .failure(let error): reply(PeerReply(error))
                 }
             }
         case .leaderRead(let read):
-            Task {
-                do throws(RingstoreError) {
-                    reply(.leaderValue(try await leaderRead(read, forwarded: true)))
-                } catch {
-                    reply(PeerReply(error))
+            leaderRead(read, forwarded: true) { result in
+                switch result {
+                case .success(let value): reply(.leaderValue(value))
+                case .failure(let error): reply(PeerReply(error))
                 }
             }
         case .merge(let keyspace, let key, let object):

@@ -73,9 +73,9 @@ extension Router {
             completion(Problem(error).response())
             return
         }
-        Task { [node] in
-            do throws(RingstoreError) {
-                let found = try await node.leaderRead(read)
+        node.leaderRead(read) { result in
+            switch result {
+            case .success(let found):
                 var headers = HTTPHeaders()
                 headers.add(name: HeaderNames.replicaNames, value: found.replica.name)
                 guard let value = found.value, let position = found.position else {
@@ -95,7 +95,7 @@ extension Router {
                 } else {
                     completion(HTTPResponse(status: .ok, headers: headers, body: ByteBuffer(bytes: value)))
                 }
-            } catch {
+            case .failure(let error):
                 completion(Problem(error).response())
             }
         }
@@ -114,15 +114,15 @@ extension Router {
             completion(Problem(error).response())
             return
         }
-        Task { [node] in
-            do throws(RingstoreError) {
-                let written = try await node.leaderWrite(write)
+        node.leaderWrite(write) { result in
+            switch result {
+            case .success(let written):
                 var headers = HTTPHeaders()
                 headers.add(name: HeaderNames.version, value: written.position.description)
                 headers.add(name: "ETag", value: "\"\(written.position)\"")
                 headers.add(name: HeaderNames.leader, value: written.leader.name)
                 completion(HTTPResponse(status: .noContent, headers: headers))
-            } catch {
+            case .failure(let error):
                 completion(Problem(error).response())
             }
         }

@@ -404,7 +404,7 @@ struct Router: Sendable {
     private func leaderPartitions() async -> [LeaderPartition] {
         var partitions: [LeaderPartition] = []
         for replica in node.leaderReplicas.all {
-            let status = await replica.status
+            let status = replica.status
             let leads = status.leader == node.id
             partitions.append(
                 LeaderPartition(

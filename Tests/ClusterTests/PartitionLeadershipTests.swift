@@ -15,21 +15,23 @@ import Testing
     final class Transport: LeaderTransport {
         let replicas = Mutex<[NodeID: LeaderReplica]>([:])
         let dead = Mutex<Set<NodeID>>([])
-        struct Down: Error {}
 
-        func fetch(from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest) async throws
-            -> (FetchReply, [LeaderEntry])
-        {
+        func fetch(
+            from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest,
+            reply: @escaping @Sendable (Result<(FetchReply, [LeaderEntry]), RingstoreError>) -> Void
+        ) {
             let (target, down) = (replicas.withLock { $0[leader] }, dead.withLock { $0 })
-            guard let target, !down.contains(leader), !down.contains(request.follower) else { throw Down() }
-            return await target.fetch(request)
+            guard let target, !down.contains(leader), !down.contains(request.follower) else {
+                return reply(.failure(RingstoreError(.unavailable, "\(leader) is down")))
+            }
+            target.fetch(request) { answer, entries in reply(.success((answer, entries))) }
         }
     }
 
     static func leaders(_ replicas: [NodeID: LeaderReplica]) async -> [NodeID: Epoch] {
         var leading: [NodeID: Epoch] = [:]
         for (id, replica) in replicas {
-            let status = await replica.status
+            let status = replica.status
             if status.leader == id { leading[id] = status.epoch }
         }
         return leading
@@ -94,7 +96,7 @@ import Testing
         #expect(try await election.leaders(keyspace)[0]?.epoch == firstEpoch)
         // Both followers fetching before the first sync write (a busy machine can delay them).
         let fetching = ContinuousClock.now + .seconds(10)
-        while await all[first]!.status.lag.count < 2, ContinuousClock.now < fetching {
+        while all[first]!.status.lag.count < 2, ContinuousClock.now < fetching {
             try await Task.sleep(for: .milliseconds(20))
         }
         // A client retries a refusal (nothing written) or an unknown outcome (the ISR shrank

@@ -48,10 +48,10 @@ import Testing
 
     /// Fetches go nowhere: for a replica that never follows anyone.
     struct NoTransport: LeaderTransport {
-        struct Unreachable: Error {}
-        func fetch(from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest) async throws
-            -> (FetchReply, [LeaderEntry])
-        { throw Unreachable() }
+        func fetch(
+            from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest,
+            reply: @escaping @Sendable (Result<(FetchReply, [LeaderEntry]), RingstoreError>) -> Void
+        ) { reply(.failure(RingstoreError(.unavailable, "no peers here"))) }
     }
 
     /// A replica of partition `partition` of `keyspace` among `replicas`.
@@ -70,16 +70,22 @@ import Testing
         let replicas = Mutex<[NodeID: LeaderReplica]>([:])
         let cut = Mutex<Set<NodeID>>([])
 
-        struct Unreachable: Error {}
-
-        func fetch(from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest) async throws
-            -> (FetchReply, [LeaderEntry])
-        {
+        func fetch(
+            from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest,
+            reply: @escaping @Sendable (Result<(FetchReply, [LeaderEntry]), RingstoreError>) -> Void
+        ) {
             let (target, blocked) = (replicas.withLock { $0[leader] }, cut.withLock { $0 })
             guard let target, !blocked.contains(leader), !blocked.contains(request.follower) else {
-                throw Unreachable()
+                return reply(.failure(RingstoreError(.unavailable, "\(leader) is cut off")))
             }
-            return await target.fetch(request)
+            // A cut made while the fetch was held drops its answer too, as a partition would.
+            target.fetch(request) { answer, entries in
+                let blocked = self.cut.withLock { $0 }
+                guard !blocked.contains(leader), !blocked.contains(request.follower) else {
+                    return reply(.failure(RingstoreError(.unavailable, "\(leader) is cut off")))
+                }
+                reply(.success((answer, entries)))
+            }
         }
     }
 
@@ -120,10 +126,10 @@ import Testing
 
         // n1 leads epoch 10.
         coordination.state.withLock { $0 = (n1, Epoch(10), Set(ids)) }
-        await replicas[n1]!.elected(Epoch(10), inSync: Set(ids), leaseValidUntil: far)
-        for id in [n2, n3] { await replicas[id]!.leaderIs(n1, epoch: Epoch(10)) }
+        replicas[n1]!.elected(Epoch(10), inSync: Set(ids), leaseValidUntil: far)
+        for id in [n2, n3] { replicas[id]!.leaderIs(n1, epoch: Epoch(10)) }
         // Both followers fetching (on a busy machine this can take a moment).
-        #expect(await Self.eventually { await replicas[n1]!.status.lag.keys.count == 2 })
+        #expect(await Self.eventually { replicas[n1]!.status.lag.keys.count == 2 })
         var last = LogPosition.start
         for i in 0..<20 {
             let outcome = await replicas[n1]!.write(key: key(i % 5), value: Array("v\(i)".utf8), ack: .all)
@@ -162,8 +168,8 @@ import Testing
         // n2 wins epoch 20 (n1's lease ran out); n1 is still in the ISR etcd holds, so
         // sync writes wait until n2 has removed it, then go on with n2 and n3.
         coordination.state.withLock { $0 = (n2, Epoch(20), Set(ids)) }
-        await replicas[n2]!.elected(Epoch(20), inSync: Set(ids), leaseValidUntil: far)
-        await replicas[n3]!.leaderIs(n2, epoch: Epoch(20))
+        replicas[n2]!.elected(Epoch(20), inSync: Set(ids), leaseValidUntil: far)
+        replicas[n3]!.leaderIs(n2, epoch: Epoch(20))
         let afterFailover = await replicas[n2]!.write(key: key(1), value: Array("after".utf8), ack: .all)
         guard case .written(let newPosition) = afterFailover else {
             Issue.record("ack=all after the failover: \(afterFailover)")
@@ -174,7 +180,7 @@ import Testing
 
         // n1 comes back, learns epoch 20, cuts its orphan entry and catches up.
         transport.cut.withLock { $0 = [] }
-        await replicas[n1]!.leaderIs(n2, epoch: Epoch(20))
+        replicas[n1]!.leaderIs(n2, epoch: Epoch(20))
         let converged = await Self.eventually {
             let leaderLast = logs[n2]!.durable
             return logs[n1]!.durable == leaderLast && logs[n3]!.durable == leaderLast
@@ -187,7 +193,7 @@ import Testing
         #expect(!n3Log.contains { $0.position == orphanPosition && $0.key == key(9) }, "the orphan is gone")
         // Back in sync, n1 rejoins the ISR.
         #expect(await Self.eventually { coordination.state.withLock { $0.inSync } == Set(ids) })
-        let status = await replicas[n2]!.status
+        let status = replicas[n2]!.status
         #expect(status.leader == n2 && status.epoch == Epoch(20) && status.inSync == ids)
     }
 }

@@ -67,8 +67,8 @@ import Testing
             keyspace: keyspace, partition: 2, log: followerLog, coordination: coordination,
             transport: NetworkLeaderTransport(network: client), timers: timers, nowMillis: now)
 
-        await leader.elected(Epoch(5), inSync: [n1, n2], leaseValidUntil: .max / 2)
-        await follower.leaderIs(n1, epoch: Epoch(5))
+        leader.elected(Epoch(5), inSync: [n1, n2], leaseValidUntil: .max / 2)
+        follower.leaderIs(n1, epoch: Epoch(5))
         var positions: [LogPosition] = []
         for i in 0..<50 {
             // ack=all: acknowledged only once n2 fetched the entry over TCP.

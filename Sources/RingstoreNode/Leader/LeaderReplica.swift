@@ -1,5 +1,6 @@
 import Replication
 import RingstoreCore
+import Synchronization
 
 /// What a leader-mode replica asks of etcd (the server's `PartitionElection`).
 public protocol LeaderCoordination: Sendable {
@@ -10,34 +11,49 @@ public protocol LeaderCoordination: Sendable {
     func confirms(_ keyspace: KeyspaceName, partition: Int, me: NodeID, epoch: Epoch) async throws -> Bool
 }
 
-/// How a follower reaches its leader (the peer transport).
+/// How a follower reaches its leader (the peer transport). `reply` is called exactly once.
 public protocol LeaderTransport: Sendable {
-    func fetch(from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest) async throws
-        -> (FetchReply, [LeaderEntry])
+    func fetch(
+        from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest,
+        reply: @escaping @Sendable (Result<(FetchReply, [LeaderEntry]), RingstoreError>) -> Void)
 }
 
 /// The shell of one leader-mode partition replica (DESIGN section 6): it drives the
 /// replica's `LeaderReplicaStateMachine` (the same one the simulator runs) and performs
 /// its actions: appends and truncations of the partition's `PartitionLog`, fetches over
 /// the transport, ISR proposals and leadership confirmations through etcd, answers to
-/// the clients and peers waiting here, and the one timer the machine asks for. One actor
-/// per replica keeps a partition serial; the machine decides, the actor then acts.
-public actor LeaderReplica {
-    public nonisolated let me: NodeID
-    public nonisolated let keyspace: KeyspaceName
-    public nonisolated let partition: Int
+/// the clients and peers waiting here, and the one timer the machine asks for.
+///
+/// Like `MachineRun`, it decides on the thread that brings the event (a store's
+/// completion, a peer's frame, a timer) under a lock, which keeps the partition serial;
+/// the actions go into one queue that a single drainer performs in decision order (the
+/// log sees its appends in sequence, and an event an action raises at once, such as a
+/// store that completes inside `append`, is queued rather than deciding inside the lock).
+/// An actor would send every event through the cooperative pool: measured, a thread
+/// hand-off per event was the largest cost of a replicated write.
+public final class LeaderReplica: Sendable {
+    public let me: NodeID
+    public let keyspace: KeyspaceName
+    public let partition: Int
     let log: PartitionLog
     let coordination: any LeaderCoordination
     let transport: any LeaderTransport
     let timers: any NodeTimers
     let nowMillis: @Sendable () -> UInt64
 
-    private var machine: LeaderReplicaStateMachine
-    private var writes: [ReplicaRequestID: CheckedContinuation<LeaderWriteOutcome, Never>] = [:]
-    private var reads: [ReplicaRequestID: CheckedContinuation<Result<LeaderRead, LeaderReadFailure>, Never>] = [:]
-    private var fetches: [ReplicaRequestID: CheckedContinuation<(FetchReply, [LeaderEntry]), Never>] = [:]
-    private var nextRequest: UInt64 = 0
-    private var tickTimer: (any TimerHandle)?
+    private struct State {
+        var machine: LeaderReplicaStateMachine
+        var writes: [ReplicaRequestID: @Sendable (LeaderWriteOutcome) -> Void] = [:]
+        var reads: [ReplicaRequestID: @Sendable (Result<LeaderRead, LeaderReadFailure>) -> Void] = [:]
+        var fetches: [ReplicaRequestID: @Sendable (FetchReply, [LeaderEntry]) -> Void] = [:]
+        var nextRequest: UInt64 = 0
+        var tickTimer: (any TimerHandle)?
+        /// Actions decided and not performed yet, and whether a thread is performing them.
+        var queue: [LeaderReplicaAction] = []
+        var draining = false
+    }
+
+    private let state: Mutex<State>
 
     public typealias Status = LeaderReplicaStatus
 
@@ -56,29 +72,30 @@ public actor LeaderReplica {
         self.transport = transport
         self.timers = timers
         self.nowMillis = nowMillis
-        machine = try LeaderReplicaStateMachine(configuration: configuration, log: log, durable: log.durable)
+        state = Mutex(
+            State(machine: try LeaderReplicaStateMachine(configuration: configuration, log: log, durable: log.durable)))
     }
 
     // MARK: Leadership (from the election)
 
     /// This replica won `epoch`; `inSync` is the ISR etcd holds.
     public func elected(_ epoch: Epoch, inSync: Set<NodeID>, leaseValidUntil: UInt64) {
-        perform(machine.elected(epoch, inSync: inSync, leaseValidUntil: leaseValidUntil, now: nowMillis()))
+        decide { $0.elected(epoch, inSync: inSync, leaseValidUntil: leaseValidUntil, now: $1) }
     }
 
     /// etcd names `node` the leader of `epoch`.
     public func leaderIs(_ node: NodeID, epoch: Epoch) {
-        perform(machine.leaderIs(node, epoch: epoch, now: nowMillis()))
+        decide { $0.leaderIs(node, epoch: epoch, now: $1) }
     }
 
     /// A lease renewal etcd answered makes the lease hold until `validUntil`.
     public func leaseRenewed(validUntil: UInt64) {
-        perform(machine.leaseRenewed(validUntil: validUntil, now: nowMillis()))
+        decide { $0.leaseRenewed(validUntil: validUntil, now: $1) }
     }
 
     /// The leader key is gone with this node's lease.
     public func leaseLost() {
-        perform(machine.leaseLost(now: nowMillis()))
+        decide { $0.leaseLost(now: $1) }
     }
 
     // MARK: Clients and peers
@@ -87,132 +104,161 @@ public actor LeaderReplica {
     /// within `timeoutMillis` (`.unknown` when it was appended and not acknowledged by then).
     public func write(
         key: [UInt8], value: [UInt8]?, ack: LeaderAck, condition: LeaderWriteCondition? = nil,
+        timeoutMillis: UInt32 = 5000, completion: @escaping @Sendable (LeaderWriteOutcome) -> Void
+    ) {
+        decideWithState { state, now in
+            let id = Self.newRequest(&state)
+            state.writes[id] = completion
+            return state.machine.write(
+                id, key: key, value: value, ack: ack, condition: condition, deadline: now + UInt64(timeoutMillis),
+                now: now)
+        }
+    }
+
+    public func write(
+        key: [UInt8], value: [UInt8]?, ack: LeaderAck, condition: LeaderWriteCondition? = nil,
         timeoutMillis: UInt32 = 5000
     ) async -> LeaderWriteOutcome {
-        let id = newRequest()
-        let now = nowMillis()
-        return await withCheckedContinuation { continuation in
-            writes[id] = continuation
-            perform(
-                machine.write(
-                    id, key: key, value: value, ack: ack, condition: condition, deadline: now + UInt64(timeoutMillis),
-                    now: now))
+        await withCheckedContinuation { continuation in
+            write(key: key, value: value, ack: ack, condition: condition, timeoutMillis: timeoutMillis) {
+                continuation.resume(returning: $0)
+            }
         }
     }
 
     /// Reads `key` at `level`; with `after`, once the write at that position is committed
     /// here. Answered within `waitMillis`.
+    public func read(
+        key: [UInt8], level: LeaderReadLevel, after: LogPosition? = nil, waitMillis: UInt64 = 5000,
+        completion: @escaping @Sendable (Result<LeaderRead, LeaderReadFailure>) -> Void
+    ) {
+        decideWithState { state, now in
+            let id = Self.newRequest(&state)
+            state.reads[id] = completion
+            return state.machine.read(id, key: key, level: level, after: after, deadline: now + waitMillis, now: now)
+        }
+    }
+
     public func read(key: [UInt8], level: LeaderReadLevel, after: LogPosition? = nil, waitMillis: UInt64 = 5000)
         async -> Result<LeaderRead, LeaderReadFailure>
     {
-        let id = newRequest()
-        let now = nowMillis()
-        return await withCheckedContinuation { continuation in
-            reads[id] = continuation
-            perform(machine.read(id, key: key, level: level, after: after, deadline: now + waitMillis, now: now))
+        await withCheckedContinuation { continuation in
+            read(key: key, level: level, after: after, waitMillis: waitMillis) { continuation.resume(returning: $0) }
         }
     }
 
     /// A follower's fetch: entries after its position, or, when it has everything, the
     /// answer once something changes (or the leader's hold is over).
+    public func fetch(_ request: FetchRequest, reply: @escaping @Sendable (FetchReply, [LeaderEntry]) -> Void) {
+        decideWithState { state, now in
+            let id = Self.newRequest(&state)
+            state.fetches[id] = reply
+            return state.machine.fetchReceived(id, request, now: now)
+        }
+    }
+
     public func fetch(_ request: FetchRequest) async -> (FetchReply, [LeaderEntry]) {
-        let id = newRequest()
-        return await withCheckedContinuation { continuation in
-            fetches[id] = continuation
-            perform(machine.fetchReceived(id, request, now: nowMillis()))
+        await withCheckedContinuation { continuation in
+            fetch(request) { continuation.resume(returning: ($0, $1)) }
         }
     }
 
     /// What `/v1/cluster` shows of the partition on this node.
-    public var status: Status { machine.status }
+    public var status: Status { state.withLock { $0.machine.status } }
 
-    private func newRequest() -> ReplicaRequestID {
-        nextRequest += 1
-        return ReplicaRequestID(nextRequest)
+    private static func newRequest(_ state: inout State) -> ReplicaRequestID {
+        state.nextRequest += 1
+        return ReplicaRequestID(state.nextRequest)
     }
 
-    // MARK: Performing the machine's actions
+    // MARK: Deciding and acting
 
-    private func perform(_ actions: [LeaderReplicaAction]) {
-        for action in actions {
-            switch action {
-            case .append(let entries):
-                log.append(entries) { result in
-                    Task { await self.appendCompleted(result.map { _ in () }) }
-                }
-            case .truncate(let sequence):
-                log.truncate(after: sequence) { error in
-                    Task { await self.truncateCompleted(after: sequence, error: error) }
-                }
-            case .sendFetch(let number, let leader, let request):
-                Task { await self.sendFetch(number, to: leader, request) }
-            case .answerFetch(let id, let reply, let entries):
-                fetches.removeValue(forKey: id)?.resume(returning: (reply, entries))
-            case .proposeInSync(let members, let epoch):
-                Task {
-                    let accepted = try? await coordination.proposeInSync(
-                        keyspace, partition: partition, members: members, epoch: epoch)
-                    await self.inSyncAnswered(members, epoch: epoch, accepted: accepted)
-                }
-            case .confirmLeadership(let epoch):
-                Task {
-                    let confirmed = try? await coordination.confirms(
-                        keyspace, partition: partition, me: me, epoch: epoch)
-                    await self.leadershipConfirmed(epoch, confirmed: confirmed)
-                }
-            case .completeWrite(let id, let outcome):
-                writes.removeValue(forKey: id)?.resume(returning: outcome)
-            case .completeRead(let id, let result):
-                reads.removeValue(forKey: id)?.resume(returning: result)
-            case .scheduleTick(let at):
-                let now = nowMillis()
-                tickTimer?.cancel()
-                tickTimer = timers.after(millis: UInt32(clamping: at > now ? at - now : 0)) {
-                    Task { await self.tick() }
-                }
-            case .roleChanged:
-                break
+    private func decide(_ event: (inout LeaderReplicaStateMachine, UInt64) -> [LeaderReplicaAction]) {
+        decideWithState { state, now in event(&state.machine, now) }
+    }
+
+    /// Takes an event to the machine under the lock and queues what it decided; the
+    /// thread that finds nobody draining the queue performs it, in order.
+    private func decideWithState(_ event: (inout State, UInt64) -> [LeaderReplicaAction]) {
+        let now = nowMillis()
+        let drain = state.withLock { state in
+            state.queue += event(&state, now)
+            defer { state.draining = true }
+            return !state.draining
+        }
+        guard drain else { return }
+        while true {
+            let batch = state.withLock { state in
+                defer { state.queue = [] }
+                if state.queue.isEmpty { state.draining = false }
+                return state.queue
             }
+            if batch.isEmpty { return }
+            for action in batch { perform(action) }
         }
     }
 
-    /// The log grew durable (or failed). The log's own durable end is what counts: a
-    /// completion that arrives late, after a truncation, must not report entries appended
-    /// since.
-    private func appendCompleted(_ result: Result<Void, RingstoreError>) {
-        switch result {
-        case .success: perform(machine.appended(through: log.durable, now: nowMillis()))
-        case .failure(let error): perform(machine.appendFailed(error.detail, now: nowMillis()))
+    private func perform(_ action: LeaderReplicaAction) {
+        switch action {
+        case .append(let entries):
+            log.append(entries) { [self] result in
+                switch result {
+                // The log's own durable end is what counts: a completion that arrives
+                // late, after a truncation, must not report entries appended since.
+                case .success: decide { $0.appended(through: log.durable, now: $1) }
+                case .failure(let error): decide { $0.appendFailed(error.detail, now: $1) }
+                }
+            }
+        case .truncate(let sequence):
+            log.truncate(after: sequence) { [self] error in
+                if let error {
+                    decide { $0.appendFailed(error.detail, now: $1) }
+                } else {
+                    decide { $0.truncated(after: sequence, now: $1) }
+                }
+            }
+        case .sendFetch(let number, let leader, let request):
+            transport.fetch(from: leader, keyspace: keyspace, partition: partition, request) { [self] result in
+                switch result {
+                case .success(let (reply, entries)):
+                    decide { $0.fetchAnswered(number: number, reply, entries: entries, now: $1) }
+                case .failure:
+                    decide { $0.fetchFailed(number: number, now: $1) }
+                }
+            }
+        case .answerFetch(let id, let reply, let entries):
+            state.withLock { $0.fetches.removeValue(forKey: id) }?(reply, entries)
+        case .proposeInSync(let members, let epoch):
+            Task {
+                let accepted = try? await coordination.proposeInSync(
+                    keyspace, partition: partition, members: members, epoch: epoch)
+                decide { $0.inSyncAnswered(members, epoch: epoch, accepted: accepted, now: $1) }
+            }
+        case .confirmLeadership(let epoch):
+            Task {
+                let confirmed = try? await coordination.confirms(keyspace, partition: partition, me: me, epoch: epoch)
+                decide { $0.leadershipConfirmed(epoch: epoch, confirmed: confirmed, now: $1) }
+            }
+        case .completeWrite(let id, let outcome):
+            state.withLock { $0.writes.removeValue(forKey: id) }?(outcome)
+        case .completeRead(let id, let result):
+            state.withLock { $0.reads.removeValue(forKey: id) }?(result)
+        case .scheduleTick(let at):
+            let now = nowMillis()
+            let timer = timers.after(millis: UInt32(clamping: at > now ? at - now : 0)) { [self] in
+                decide { $0.tick(now: $1) }
+            }
+            state.withLock { $0.tickTimer.replace(with: timer) }?.cancel()
+        case .roleChanged:
+            break
         }
     }
+}
 
-    private func truncateCompleted(after sequence: UInt64, error: RingstoreError?) {
-        if let error {
-            perform(machine.appendFailed(error.detail, now: nowMillis()))
-        } else {
-            perform(machine.truncated(after: sequence, now: nowMillis()))
-        }
-    }
-
-    private func sendFetch(_ number: UInt64, to leader: NodeID, _ request: FetchRequest) async {
-        do {
-            let (reply, entries) = try await transport.fetch(
-                from: leader, keyspace: keyspace, partition: partition, request)
-            perform(machine.fetchAnswered(number: number, reply, entries: entries, now: nowMillis()))
-        } catch {
-            perform(machine.fetchFailed(number: number, now: nowMillis()))
-        }
-    }
-
-    private func inSyncAnswered(_ members: Set<NodeID>, epoch: Epoch, accepted: Bool?) {
-        perform(machine.inSyncAnswered(members, epoch: epoch, accepted: accepted, now: nowMillis()))
-    }
-
-    private func leadershipConfirmed(_ epoch: Epoch, confirmed: Bool?) {
-        perform(machine.leadershipConfirmed(epoch: epoch, confirmed: confirmed, now: nowMillis()))
-    }
-
-    private func tick() {
-        perform(machine.tick(now: nowMillis()))
+extension Optional where Wrapped == any TimerHandle {
+    /// Puts `timer` in place and hands back the one it replaces.
+    fileprivate mutating func replace(with timer: any TimerHandle) -> (any TimerHandle)? {
+        defer { self = timer }
+        return self
     }
 }

@@ -11,111 +11,179 @@ public struct LeaderWritten: Sendable, Equatable {
 extension Node {
     /// Writes through the partition's leader: this node's replica when it leads, else the
     /// leader etcd names (once: a request that was sent on is not sent on again).
-    public func leaderWrite(_ received: LeaderWriteRequest, forwarded: Bool = false) async throws(RingstoreError)
-        -> LeaderWritten
-    {
-        var clamped = received
-        clamped.timeoutMillis = min(received.timeoutMillis, Self.timeoutMillisMax)  // a peer may send anything
-        let request = clamped
-        let placement = try leaderPlacement(keyspace: request.keyspace, key: request.key)
+    /// `completion` runs once, on whichever thread brings the answer (no task is started:
+    /// the HTTP and peer handlers call this directly).
+    public func leaderWrite(
+        _ received: LeaderWriteRequest, forwarded: Bool = false,
+        completion: @escaping @Sendable (Result<LeaderWritten, RingstoreError>) -> Void
+    ) {
+        var request = received
+        request.timeoutMillis = min(received.timeoutMillis, Self.timeoutMillisMax)  // a peer may send anything
+        let placement: Placement
+        do throws(RingstoreError) {
+            placement = try leaderPlacement(keyspace: request.keyspace, key: request.key)
+        } catch {
+            return completion(.failure(error))
+        }
         let partition = placement.partition.index
         let ack = request.ack ?? placement.keyspace.ack ?? .all
-        var leader = leaderReplicas.leader(keyspace: request.keyspace, partition: partition)?.node
-        if let replica = leaderReplicas.replica(keyspace: request.keyspace, partition: partition) {
-            let outcome = await replica.write(
-                key: request.key, value: request.value, ack: ack, condition: request.condition,
-                timeoutMillis: request.timeoutMillis)
+        let named = leaderReplicas.leader(keyspace: request.keyspace, partition: partition)?.node
+        guard let replica = leaderReplicas.replica(keyspace: request.keyspace, partition: partition) else {
+            return forwardWrite(request, to: named, forwarded: forwarded, placement, completion)
+        }
+        let sent = request
+        replica.write(
+            key: request.key, value: request.value, ack: ack, condition: request.condition,
+            timeoutMillis: request.timeoutMillis
+        ) { [self] outcome in
             switch outcome {
             case .written(let position):
-                return LeaderWritten(position: position, leader: id)
+                completion(.success(LeaderWritten(position: position, leader: id)))
             case .notLeader(let known):
-                leader = known ?? leader
+                forwardWrite(sent, to: known ?? named, forwarded: forwarded, placement, completion)
             case .refused(.notLeader):
-                break
+                forwardWrite(sent, to: named, forwarded: forwarded, placement, completion)
             case .refused(.notEnoughInSync(let inSync, let required)):
-                throw RingstoreError(
-                    .unavailable,
-                    "not enough in-sync replicas: \(inSync) of the \(required) min_in_sync needs; nothing was written",
-                    required: required, answered: inSync)
+                completion(
+                    .failure(
+                        RingstoreError(
+                            .unavailable,
+                            "not enough in-sync replicas: \(inSync) of the \(required) min_in_sync needs; nothing was written",
+                            required: required, answered: inSync)))
             case .refused(.notEnoughInSyncAfterAppend(let inSync, let required)):
-                throw RingstoreError(
-                    .outcomeUnknown,
-                    "the in-sync replicas fell to \(inSync) of the \(required) min_in_sync needs after the leader stored the write; it may or may not survive",
-                    required: required, answered: inSync)
+                completion(
+                    .failure(
+                        RingstoreError(
+                            .outcomeUnknown,
+                            "the in-sync replicas fell to \(inSync) of the \(required) min_in_sync needs after the leader stored the write; it may or may not survive",
+                            required: required, answered: inSync)))
             case .refused(.leaseExpired):
-                throw RingstoreError(
-                    .unavailable, "the leader could not renew its etcd lease in time; nothing was written, retry")
+                completion(
+                    .failure(
+                        RingstoreError(
+                            .unavailable,
+                            "the leader could not renew its etcd lease in time; nothing was written, retry")))
             case .conditionFailed(let current):
-                throw RingstoreError(
-                    .preconditionFailed,
-                    current.map { "the key's current version is \($0)" } ?? "the key has no value")
+                completion(
+                    .failure(
+                        RingstoreError(
+                            .preconditionFailed,
+                            current.map { "the key's current version is \($0)" } ?? "the key has no value")))
             case .unknown(let reason):
-                throw RingstoreError(
-                    .outcomeUnknown, "the leader stored the write but could not acknowledge it (\(reason))")
+                completion(
+                    .failure(
+                        RingstoreError(
+                            .outcomeUnknown, "the leader stored the write but could not acknowledge it (\(reason))")))
             }
         }
-        guard !forwarded, let leader, leader != id else {
-            throw noLeader(placement)
-        }
-        let reply = await send(.leaderWrite(request), to: leader, timeoutMillis: request.timeoutMillis)
-        switch reply {
-        case .success(.leaderWritten(let position, let leader)):
-            return LeaderWritten(position: position, leader: leader)
-        case .success(.failed(let code, let detail, let required, let answered)):
-            throw RingstoreError(.named(code), detail, required: required, answered: answered)
-        case .success:
-            throw RingstoreError(.outcomeUnknown, "\(leader) answered the write out of turn")
-        case .failure(let error):
-            throw RingstoreError(
-                .outcomeUnknown, "the leader \(leader) did not answer (\(error.detail)); the write may have happened")
+    }
+
+    public func leaderWrite(_ request: LeaderWriteRequest, forwarded: Bool = false) async throws(RingstoreError)
+        -> LeaderWritten
+    {
+        try await withCheckedContinuation { continuation in
+            leaderWrite(request, forwarded: forwarded) { continuation.resume(returning: $0) }
+        }.get()
+    }
+
+    private func forwardWrite(
+        _ request: LeaderWriteRequest, to leader: NodeID?, forwarded: Bool, _ placement: Placement,
+        _ completion: @escaping @Sendable (Result<LeaderWritten, RingstoreError>) -> Void
+    ) {
+        guard !forwarded, let leader, leader != id else { return completion(.failure(noLeader(placement))) }
+        environment.network.send(.leaderWrite(request), to: leader, timeoutMillis: request.timeoutMillis) { reply in
+            switch reply {
+            case .success(.leaderWritten(let position, let leader)):
+                completion(.success(LeaderWritten(position: position, leader: leader)))
+            case .success(.failed(let code, let detail, let required, let answered)):
+                completion(.failure(RingstoreError(.named(code), detail, required: required, answered: answered)))
+            case .success:
+                completion(.failure(RingstoreError(.outcomeUnknown, "\(leader) answered the write out of turn")))
+            case .failure(let error):
+                completion(
+                    .failure(
+                        RingstoreError(
+                            .outcomeUnknown,
+                            "the leader \(leader) did not answer (\(error.detail)); the write may have happened")))
+            }
         }
     }
 
     /// Reads at the request's level: a follower read from this node's replica, the
     /// others (and a follower read where this node holds no replica) from the leader.
-    public func leaderRead(_ received: LeaderReadRequest, forwarded: Bool = false) async throws(RingstoreError)
-        -> LeaderValue
-    {
-        var clamped = received
-        clamped.timeoutMillis = min(received.timeoutMillis, Self.timeoutMillisMax)
-        let request = clamped
-        let placement = try leaderPlacement(keyspace: request.keyspace, key: request.key)
+    /// `completion` runs once, on whichever thread brings the answer.
+    public func leaderRead(
+        _ received: LeaderReadRequest, forwarded: Bool = false,
+        completion: @escaping @Sendable (Result<LeaderValue, RingstoreError>) -> Void
+    ) {
+        var request = received
+        request.timeoutMillis = min(received.timeoutMillis, Self.timeoutMillisMax)
+        let placement: Placement
+        do throws(RingstoreError) {
+            placement = try leaderPlacement(keyspace: request.keyspace, key: request.key)
+        } catch {
+            return completion(.failure(error))
+        }
         let partition = placement.partition.index
-        var leader = leaderReplicas.leader(keyspace: request.keyspace, partition: partition)?.node
-        if let replica = leaderReplicas.replica(keyspace: request.keyspace, partition: partition) {
-            let result = await replica.read(
-                key: request.key, level: request.level, after: request.after,
-                waitMillis: UInt64(request.timeoutMillis))
+        let named = leaderReplicas.leader(keyspace: request.keyspace, partition: partition)?.node
+        guard let replica = leaderReplicas.replica(keyspace: request.keyspace, partition: partition) else {
+            return forwardRead(request, to: named, forwarded: forwarded, placement, completion)
+        }
+        let sent = request
+        replica.read(
+            key: request.key, level: request.level, after: request.after, waitMillis: UInt64(request.timeoutMillis)
+        ) { [self] result in
             switch result {
             case .success(let found):
-                return LeaderValue(value: found.value, position: found.position, replica: id)
+                completion(.success(LeaderValue(value: found.value, position: found.position, replica: id)))
             case .failure(.notLeader(let known)):
-                leader = known ?? leader
+                forwardRead(sent, to: known ?? named, forwarded: forwarded, placement, completion)
             case .failure(.timedOut):
-                throw RingstoreError(
-                    .unavailable,
-                    request.after.map { "this replica had not applied \($0) within \(request.timeoutMillis) ms" }
-                        ?? "the leader could not serve a \(request.level) read within \(request.timeoutMillis) ms")
+                completion(
+                    .failure(
+                        RingstoreError(
+                            .unavailable,
+                            sent.after.map { "this replica had not applied \($0) within \(sent.timeoutMillis) ms" }
+                                ?? "the leader could not serve a \(sent.level) read within \(sent.timeoutMillis) ms")))
             case .failure(.tokenLost(let position)):
-                throw RingstoreError(
-                    .tokenLost, "the write \(position) is not in the partition's log: it was lost with its leader")
+                completion(
+                    .failure(
+                        RingstoreError(
+                            .tokenLost,
+                            "the write \(position) is not in the partition's log: it was lost with its leader")))
             case .failure(.storage):
-                throw RingstoreError(.storage, "the partition's log could not be read")
+                completion(.failure(RingstoreError(.storage, "the partition's log could not be read")))
             }
         }
-        guard !forwarded, let leader, leader != id else {
-            throw noLeader(placement)
-        }
-        let reply = await send(.leaderRead(request), to: leader, timeoutMillis: request.timeoutMillis + 200)
-        switch reply {
-        case .success(.leaderValue(let value)):
-            return value
-        case .success(.failed(let code, let detail, let required, let answered)):
-            throw RingstoreError(.named(code), detail, required: required, answered: answered)
-        case .success:
-            throw RingstoreError(.unavailable, "\(leader) answered the read out of turn")
-        case .failure(let error):
-            throw RingstoreError(.unavailable, "the leader \(leader) did not answer the read (\(error.detail))")
+    }
+
+    public func leaderRead(_ request: LeaderReadRequest, forwarded: Bool = false) async throws(RingstoreError)
+        -> LeaderValue
+    {
+        try await withCheckedContinuation { continuation in
+            leaderRead(request, forwarded: forwarded) { continuation.resume(returning: $0) }
+        }.get()
+    }
+
+    private func forwardRead(
+        _ request: LeaderReadRequest, to leader: NodeID?, forwarded: Bool, _ placement: Placement,
+        _ completion: @escaping @Sendable (Result<LeaderValue, RingstoreError>) -> Void
+    ) {
+        guard !forwarded, let leader, leader != id else { return completion(.failure(noLeader(placement))) }
+        environment.network.send(.leaderRead(request), to: leader, timeoutMillis: request.timeoutMillis + 200) {
+            reply in
+            switch reply {
+            case .success(.leaderValue(let value)):
+                completion(.success(value))
+            case .success(.failed(let code, let detail, let required, let answered)):
+                completion(.failure(RingstoreError(.named(code), detail, required: required, answered: answered)))
+            case .success:
+                completion(.failure(RingstoreError(.unavailable, "\(leader) answered the read out of turn")))
+            case .failure(let error):
+                completion(
+                    .failure(
+                        RingstoreError(.unavailable, "the leader \(leader) did not answer the read (\(error.detail))")))
+            }
         }
     }
 
@@ -131,15 +199,5 @@ extension Node {
             .unavailable,
             "partition \(placement.partition.index) of keyspace '\(placement.keyspace.name)' has no leader this node can reach yet; nothing was done, retry"
         )
-    }
-
-    private func send(_ request: PeerRequest, to node: NodeID, timeoutMillis: UInt32) async -> Result<
-        PeerReply, RingstoreError
-    > {
-        await withCheckedContinuation { continuation in
-            environment.network.send(request, to: node, timeoutMillis: timeoutMillis) {
-                continuation.resume(returning: $0)
-            }
-        }
     }
 }

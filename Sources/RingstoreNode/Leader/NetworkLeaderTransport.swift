@@ -12,24 +12,24 @@ public struct NetworkLeaderTransport: LeaderTransport {
         self.timeoutMillis = timeoutMillis
     }
 
-    public func fetch(from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest)
-        async throws -> (FetchReply, [LeaderEntry])
-    {
-        let result = await withCheckedContinuation { continuation in
-            network.send(
-                .leaderFetch(keyspace: keyspace.name, partition: partition, request), to: leader,
-                timeoutMillis: timeoutMillis
-            ) { continuation.resume(returning: $0) }
-        }
-        switch result {
-        case .success(.leaderFetched(let reply, let entries)):
-            return (reply, entries)
-        case .success(.failed(_, let detail, _, _)):
-            throw RingstoreError(.unavailable, "\(leader) refused the fetch: \(detail)")
-        case .success:
-            throw RingstoreError(.unavailable, "\(leader) answered a fetch out of turn")
-        case .failure(let error):
-            throw error
+    public func fetch(
+        from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest,
+        reply: @escaping @Sendable (Result<(FetchReply, [LeaderEntry]), RingstoreError>) -> Void
+    ) {
+        network.send(
+            .leaderFetch(keyspace: keyspace.name, partition: partition, request), to: leader,
+            timeoutMillis: timeoutMillis
+        ) { result in
+            switch result {
+            case .success(.leaderFetched(let answer, let entries)):
+                reply(.success((answer, entries)))
+            case .success(.failed(_, let detail, _, _)):
+                reply(.failure(RingstoreError(.unavailable, "\(leader) refused the fetch: \(detail)")))
+            case .success:
+                reply(.failure(RingstoreError(.unavailable, "\(leader) answered a fetch out of turn")))
+            case .failure(let error):
+                reply(.failure(error))
+            }
         }
     }
 }

@@ -63,35 +63,35 @@ public struct PartitionLeadership: Sendable {
         for partition in partitions {
             guard let replica = replicas.replica(keyspace: partition.keyspace.name, partition: partition.partition)
             else { continue }
-            let status = await replica.status
+            let status = replica.status
             let name = LeaderReplicas.name(partition.keyspace.name, partition.partition)
             if let leadership = leaders[partition.keyspace.name]?[partition.partition] {
                 leaderless.reset(name)
                 if leadership.node == me {
                     // A key this node won in an earlier life waits out its old lease.
                     guard let held, held.id == leadership.lease else {
-                        if status.leader == me { await replica.leaseLost() }
+                        if status.leader == me { replica.leaseLost() }
                         continue
                     }
                     if status.leader == me, status.epoch == leadership.epoch {
-                        await replica.leaseRenewed(validUntil: held.validUntil)
+                        replica.leaseRenewed(validUntil: held.validUntil)
                     } else if let (isr, _) = try await election.inSync(
                         partition.keyspace, partition: partition.partition)
                     {
                         // A win under this lease the replica has not taken up (its answer was
                         // lost, or the replica still leads an older epoch): lead in it.
-                        if status.leader == me { await replica.leaseLost() }
-                        await replica.elected(
+                        if status.leader == me { replica.leaseLost() }
+                        replica.elected(
                             leadership.epoch, inSync: Set(isr.members.map(NodeID.init)),
                             leaseValidUntil: held.validUntil)
                     }
                 } else {
-                    await replica.leaderIs(leadership.node, epoch: leadership.epoch)
+                    replica.leaderIs(leadership.node, epoch: leadership.epoch)
                 }
                 continue
             }
             // No leader: whoever led lost its key with its lease.
-            if status.leader == me { await replica.leaseLost() }
+            if status.leader == me { replica.leaseLost() }
             guard let held, partition.replicas.first == me || leaderless.count(name) > patienceRounds else { continue }
             try await election.initialize(
                 partition.keyspace, partition: partition.partition, replicas: partition.replicas)
@@ -99,7 +99,7 @@ public struct PartitionLeadership: Sendable {
                 partition.keyspace, partition: partition.partition, me: me, lease: held.id),
                 let (isr, _) = try await election.inSync(partition.keyspace, partition: partition.partition)
             {
-                await replica.elected(
+                replica.elected(
                     epoch, inSync: Set(isr.members.map(NodeID.init)), leaseValidUntil: held.validUntil)
             }
         }
