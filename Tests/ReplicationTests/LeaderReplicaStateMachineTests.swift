@@ -121,14 +121,19 @@ import Testing
         let held = machine.fetchReceived(
             Self.id(60), FetchRequest(follower: Self.n2, epoch: Self.epoch, last: Self.position(1)), now: 300)
         #expect(!held.contains { if case .answerFetch = $0 { true } else { false } })
+        // The entry goes out as it is handed to the leader's log (the fsyncs overlap)...
         let write = machine.write(
             Self.id(2), key: [9], value: [1], ack: .all, condition: nil, deadline: 5000, now: 310)
-        let answers = Self.persist(write, &machine, log, now: 312)
         let entry = LeaderEntry(position: Self.position(2), key: [9], value: [1])
         #expect(
-            answers.contains(
+            write.contains(
                 .answerFetch(
                     Self.id(60), .entries(epoch: Self.epoch, from: 2, through: 2, highWatermark: 1), [entry])))
+        // ...but nothing is committed before the leader's own log has it durably.
+        let early = machine.fetchReceived(
+            Self.id(59), FetchRequest(follower: Self.n3, epoch: Self.epoch, last: Self.position(2)), now: 311)
+        #expect(machine.status.highWatermark == 1 && Self.writes(early).isEmpty)
+        _ = Self.persist(write, &machine, log, now: 312)
         // Both followers report the entry: the ack=all write is acknowledged.
         _ = machine.fetchReceived(
             Self.id(61), FetchRequest(follower: Self.n3, epoch: Self.epoch, last: Self.position(2)), now: 314)

@@ -148,15 +148,15 @@ public struct PartitionLeader: Sendable {
         guard replicas.contains(request.follower), request.follower != me else {
             return (.upToDate(epoch: epoch, highWatermark: highWatermark), [])
         }
-        let (sharedEpoch, end) = history.end(of: request.last.epoch, last: durable)
+        let (sharedEpoch, end) = history.end(of: request.last.epoch, last: last)
         if sharedEpoch != request.last.epoch || request.last.sequence > end {
             return (.diverging(epoch: epoch, divergingEpoch: sharedEpoch, end: end), [])
         }
         let position = request.last.sequence
         followerPositions[request.follower] = max(followerPositions[request.follower] ?? 0, position)
-        let caughtUp = position >= durable || position >= (endAtLastFetch[request.follower] ?? .max)
+        let caughtUp = position >= last || position >= (endAtLastFetch[request.follower] ?? .max)
         if caughtUp { caughtUpAt[request.follower] = now }
-        endAtLastFetch[request.follower] = durable
+        endAtLastFetch[request.follower] = last
         var actions = advance(now: now)
         // A follower out of the ISR that keeps up and has the high watermark comes back.
         if !inSync.contains(request.follower), proposed == nil, position >= highWatermark, caughtUp {
@@ -164,10 +164,14 @@ public struct PartitionLeader: Sendable {
             proposed = grown
             actions.append(.proposeInSync(grown, epoch: epoch))
         }
-        guard position < durable else {
+        // Followers fetch what was handed to the leader's log, durable there or not yet, so
+        // the leader's and the followers' fsyncs overlap (Raft's leader writes its disk in
+        // parallel with replication too): the high watermark still counts only what the
+        // leader's own log holds durably, so nothing is committed on the followers alone.
+        guard position < last else {
             return (.upToDate(epoch: epoch, highWatermark: highWatermark), actions)
         }
-        return (.entries(epoch: epoch, from: position + 1, through: durable, highWatermark: highWatermark), actions)
+        return (.entries(epoch: epoch, from: position + 1, through: last, highWatermark: highWatermark), actions)
     }
 
     /// Time passed: drops followers that have not caught up for `lagMillis` from the ISR
@@ -176,7 +180,7 @@ public struct PartitionLeader: Sendable {
         guard isLeading, proposed == nil else { return [] }
         let lagging = inSync.filter { follower in
             follower != me && now >= (caughtUpAt[follower] ?? now) + lagMillis
-                && (followerPositions[follower] ?? 0) < durable
+                && (followerPositions[follower] ?? 0) < last
         }
         guard !lagging.isEmpty else { return [] }
         let shrunk = inSync.subtracting(lagging)
@@ -188,7 +192,7 @@ public struct PartitionLeader: Sendable {
     /// could be dropped until something else happens first).
     public func nextLagCheck() -> UInt64? {
         guard isLeading, proposed == nil else { return nil }
-        return inSync.filter { $0 != me && (followerPositions[$0] ?? 0) < durable }
+        return inSync.filter { $0 != me && (followerPositions[$0] ?? 0) < last }
             .map { (caughtUpAt[$0] ?? 0) + lagMillis }.min()
     }
 

@@ -1,7 +1,8 @@
 import RingstoreCore
 
 /// The leader's side of replication: a follower's fetch is answered with entries at
-/// once, or held until there is something new (an append, a higher high watermark) or
+/// once, or held until there is something new (an entry handed to the log, a higher high
+/// watermark) or
 /// `fetchHold` passed: followers long-poll, nothing polls.
 extension LeaderReplicaStateMachine {
     /// A peer's fetch.
@@ -31,10 +32,10 @@ extension LeaderReplicaStateMachine {
         var kept: [HeldFetch] = []
         for held in heldFetches {
             let position = held.request.last.sequence
-            if machine.durable > position {
+            if machine.last > position {
                 actions.append(
                     entriesAnswer(
-                        held.id, epoch: machine.epoch, from: position + 1, through: machine.durable,
+                        held.id, epoch: machine.epoch, from: position + 1, through: machine.last,
                         highWatermark: machine.highWatermark))
             } else if machine.highWatermark != held.highWatermark || now >= held.deadline {
                 actions.append(
@@ -59,8 +60,8 @@ extension LeaderReplicaStateMachine {
             entries)
     }
 
-    /// Durable entries `from...through`: the committed ones from the log, the rest from
-    /// the tail in memory; nil when the log cannot be read.
+    /// Entries `from...through`: the committed ones from the log, the rest (durable or
+    /// still being appended) from the tail in memory; nil when the log cannot be read.
     func entries(from: UInt64, through: UInt64) -> [LeaderEntry]? {
         let bytesMax = configuration.fetchBytesMax
         var found: [LeaderEntry] = []
