@@ -1,60 +1,66 @@
 /// Appends fixed-size little-endian integers and length-prefixed fields to a byte array.
 /// Everything on disk and on the wire is little-endian and never platform `Int`.
+/// Inlinable, so that every codec gets the integer reads and writes specialized (called
+/// generically across modules, each byte went through witness tables).
 public struct ByteWriter: Sendable {
-    public private(set) var bytes: [UInt8]
+    @usableFromInline var storage: [UInt8]
 
-    public init(capacity: Int = 64) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+    public var bytes: [UInt8] { storage }
+
+    @inlinable public init(capacity: Int = 64) {
+        storage = []
+        storage.reserveCapacity(capacity)
     }
 
-    public mutating func write(_ value: UInt8) { bytes.append(value) }
+    @inlinable public mutating func write(_ value: UInt8) { storage.append(value) }
 
-    public mutating func write<T: FixedWidthInteger & UnsignedInteger>(_ value: T) {
+    @inlinable public mutating func write<T: FixedWidthInteger & UnsignedInteger>(_ value: T) {
         var v = value.littleEndian
-        withUnsafeBytes(of: &v) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: &v) { storage.append(contentsOf: $0) }
     }
 
-    public mutating func write(bytes other: some Sequence<UInt8>) { bytes.append(contentsOf: other) }
+    @inlinable public mutating func write(bytes other: some Sequence<UInt8>) { storage.append(contentsOf: other) }
 
     /// A u16 length followed by the bytes; the caller guarantees the length fits.
-    public mutating func writeShortBlob(_ blob: [UInt8]) {
+    @inlinable public mutating func writeShortBlob(_ blob: [UInt8]) {
         precondition(blob.count <= Int(UInt16.max), "blob of \(blob.count) bytes exceeds a u16 length")
         write(UInt16(blob.count))
-        bytes.append(contentsOf: blob)
+        storage.append(contentsOf: blob)
     }
 }
 
 /// Reads what `ByteWriter` wrote; every read is bounds-checked and returns nil past the end.
 public struct ByteReader: Sendable {
     public let bytes: [UInt8]
-    public private(set) var offset: Int
+    @usableFromInline var position: Int
 
-    public init(_ bytes: [UInt8], offset: Int = 0) {
+    public var offset: Int { position }
+
+    @inlinable public init(_ bytes: [UInt8], offset: Int = 0) {
         self.bytes = bytes
-        self.offset = offset
+        position = offset
     }
 
-    public var remaining: Int { bytes.count - offset }
+    @inlinable public var remaining: Int { bytes.count - position }
 
-    public mutating func read<T: FixedWidthInteger & UnsignedInteger>(_: T.Type = T.self) -> T? {
+    @inlinable public mutating func read<T: FixedWidthInteger & UnsignedInteger>(_: T.Type = T.self) -> T? {
         let size = MemoryLayout<T>.size
         guard remaining >= size else { return nil }
         var value: T = 0
         for i in 0..<size {
-            value |= T(bytes[offset + i]) << (8 * i)
+            value |= T(bytes[position + i]) << (8 * i)
         }
-        offset += size
+        position += size
         return value
     }
 
-    public mutating func read(count: Int) -> [UInt8]? {
+    @inlinable public mutating func read(count: Int) -> [UInt8]? {
         guard count >= 0, remaining >= count else { return nil }
-        defer { offset += count }
-        return Array(bytes[offset..<offset + count])
+        defer { position += count }
+        return Array(bytes[position..<position + count])
     }
 
-    public mutating func readShortBlob() -> [UInt8]? {
+    @inlinable public mutating func readShortBlob() -> [UInt8]? {
         guard let length: UInt16 = read() else { return nil }
         return read(count: Int(length))
     }
