@@ -192,8 +192,9 @@ public struct PartitionLeader: Sendable {
     /// could be dropped until something else happens first).
     public func nextLagCheck() -> UInt64? {
         guard isLeading, proposed == nil else { return nil }
+        // The same members `tick` could drop (it never drops one it has no catch-up time for).
         return inSync.filter { $0 != me && (followerPositions[$0] ?? 0) < last }
-            .map { (caughtUpAt[$0] ?? 0) + lagMillis }.min()
+            .compactMap { caughtUpAt[$0].map { $0 + lagMillis } }.min()
     }
 
     /// Whether the first entry of this epoch (the one after `electedAt`) is committed:
