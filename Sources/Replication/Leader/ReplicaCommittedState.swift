@@ -36,8 +36,10 @@ extension LeaderReplicaStateMachine {
         guard let found else { return .success(LeaderRead(value: nil, position: nil)) }
         if found.deleted { return .success(LeaderRead(value: nil, position: found.position)) }
         if let first = tail.first, found.position.sequence >= first.position.sequence {
-            let entry = tail[Int(found.position.sequence - first.position.sequence)]
-            return .success(LeaderRead(value: entry.value, position: found.position))
+            let index = Int(found.position.sequence - first.position.sequence)
+            if index < tail.count, tail[index].position == found.position {
+                return .success(LeaderRead(value: tail[index].value, position: found.position))
+            }
         }
         let sequence = found.position.sequence
         guard let entry = try? log.entries(from: sequence, through: sequence, bytesMax: 0).first,

@@ -180,9 +180,9 @@ public final class LeaderReplica: Sendable {
     /// Takes an event to the machine under the lock and queues what it decided; the
     /// thread that finds nobody draining the queue performs it, in order.
     private func decideWithState(_ event: (inout State, UInt64) -> [LeaderReplicaAction]) {
-        let now = nowMillis()
         let drain = state.withLock { state in
-            state.queue += event(&state, now)
+            // Read under the lock, so the machine sees instants in the order it sees events.
+            state.queue += event(&state, nowMillis())
             defer { state.draining = true }
             return !state.draining
         }
