@@ -368,7 +368,7 @@ def main():
     def checker(run):
         run.add_argument("--checker", default=os.path.join(ROOT, ".build", "debug", "ringstore-check"))
 
-    args, faults = command_line("leaderbench", __doc__, FAULTS, "kill,pause,isolate", 40, 10, summary, checker)
+    args, faults = command_line("leaderbench", __doc__, FAULTS, "kill,pause,isolate", 40, 20, summary, checker)
     if args is None:
         return faults
     results = []
