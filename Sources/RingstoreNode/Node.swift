@@ -35,6 +35,8 @@ public final class Node: Sendable {
     public let defaultTimeoutMillis: UInt32
     /// The leader-mode partition replicas this node hosts (peers' fetches go to them).
     public let leaderReplicas = LeaderReplicas()
+    /// What this node's leader-mode replicas cut from their logs lately (failover losses).
+    public let leaderLosses = LeaderLosses()
     private let clock = Mutex(HybridLogicalClock())
     /// Keyspaces by name.
     private let catalog: Mutex<[String: Keyspace]>

@@ -16,6 +16,8 @@ public struct NodeMetrics: Sendable {
     let hintBytesReplayed: Counter
     let antiEntropyRepairs: Counter
     let tombstonesPurged: Counter
+    let leaderLogCuts: Counter
+    let leaderLogCutEntries: Counter
     private let exchangesConverged: Counter
     private let exchangesUnconverged: Counter
     private let factory: any MetricsFactory
@@ -35,6 +37,8 @@ public struct NodeMetrics: Sendable {
         hintBytesReplayed = counter("ringstore_hint_bytes_replayed_total")
         antiEntropyRepairs = counter("ringstore_anti_entropy_repaired_keys_total")
         tombstonesPurged = counter("ringstore_tombstones_purged_total")
+        leaderLogCuts = counter("ringstore_leader_log_cuts_total")
+        leaderLogCutEntries = counter("ringstore_leader_log_cut_entries_total")
         exchangesConverged = counter("ringstore_anti_entropy_exchanges_total", [("outcome", "converged")])
         exchangesUnconverged = counter("ringstore_anti_entropy_exchanges_total", [("outcome", "unconverged")])
         self.factory = factory

@@ -373,11 +373,55 @@ struct Router: Sendable {
         var antiEntropy: [Convergence]
         /// The leader-mode partition replicas this node holds.
         var leaderPartitions: [LeaderPartition]
+        /// What this node's leader-mode replicas cut from their logs lately, newest last.
+        var leaderLosses: [LeaderLossView]
 
         enum CodingKeys: String, CodingKey {
             case node, cluster, partitions, nodes, keyspaces
             case antiEntropy = "anti_entropy"
             case leaderPartitions = "leader_partitions"
+            case leaderLosses = "leader_losses"
+        }
+    }
+
+    /// Entries a replica on this node cut from its log's tail when a newer leader's log
+    /// parted from it: uncommitted writes, of which only `ack=leader` ones may have been
+    /// acknowledged.
+    struct LeaderLossView: Encodable {
+        struct Write: Encodable {
+            var version: String
+            /// The key, base64url.
+            var key: String
+        }
+        var keyspace: String
+        var partition: Int
+        var epoch: UInt64
+        var first: String
+        var last: String
+        var entries: Int
+        var writes: [Write]
+        var writtenFromMillis: UInt64?
+        var writtenThroughMillis: UInt64?
+        var cutAtMillis: UInt64
+
+        enum CodingKeys: String, CodingKey {
+            case keyspace, partition, epoch, first, last, entries, writes
+            case writtenFromMillis = "written_from_ms"
+            case writtenThroughMillis = "written_through_ms"
+            case cutAtMillis = "cut_at_ms"
+        }
+
+        init(_ loss: LeaderLoss) {
+            keyspace = loss.keyspace
+            partition = loss.partition
+            epoch = loss.cut.epoch.value
+            first = loss.cut.first.description
+            last = loss.cut.last.description
+            entries = loss.cut.count
+            writes = loss.cut.writes.map { Write(version: $0.position.description, key: Base64URL.encode($0.key)) }
+            writtenFromMillis = loss.writtenFromMillis
+            writtenThroughMillis = loss.writtenThroughMillis
+            cutAtMillis = loss.cutAtMillis
         }
     }
 
@@ -431,7 +475,8 @@ struct Router: Sendable {
                     id: id.name, alive: alive.contains(id), primaries: primaries[id] ?? 0, phi: phi,
                     suspected: phi.map { $0 > FailureDetector.defaultThreshold }, hints: hints[id] ?? 0)
             },
-            keyspaces: node.keyspaces().map(\.name.name), antiEntropy: convergence(), leaderPartitions: leaders)
+            keyspaces: node.keyspaces().map(\.name.name), antiEntropy: convergence(), leaderPartitions: leaders,
+            leaderLosses: node.leaderLosses.recent.map(LeaderLossView.init))
     }
 
     private func convergence() -> [ClusterView.Convergence] {

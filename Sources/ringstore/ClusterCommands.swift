@@ -90,6 +90,8 @@ struct ClusterCommand: AsyncParsableCommand {
             var antiEntropy: [String: (held: Int, converged: Int, oldestMillisAgo: Int?)] = [:]
             /// Leader-mode partitions as their leaders report them, by "keyspace/partition".
             var leaderPartitions: [String: [String: Any]] = [:]
+            /// Each node's failover loss report (`leader_losses`), by node.
+            var leaderLosses: [(node: String, loss: [String: Any])] = []
         }
 
         static func views(_ registered: [String: ClusterMetadata.Registration]) async -> Views {
@@ -109,6 +111,7 @@ struct ClusterCommand: AsyncParsableCommand {
                 let replicas = view["anti_entropy"] as? [[String: Any]] ?? []
                 let ages = replicas.compactMap { $0["converged_ms_ago"] as? Int }
                 views.antiEntropy[id] = (replicas.count, ages.count, ages.max())
+                for loss in view["leader_losses"] as? [[String: Any]] ?? [] { views.leaderLosses.append((id, loss)) }
                 for partition in view["leader_partitions"] as? [[String: Any]] ?? []
                 where partition["role"] as? String == "leader" {
                     let name = "\(partition["keyspace"] as? String ?? "?")/\(partition["partition"] as? Int ?? -1)"
@@ -191,6 +194,33 @@ struct ClusterCommand: AsyncParsableCommand {
                 }
             }
             Self.printLeaderPartitions(keyspaces.filter { $0.mode == .leader }, ring: ring, views: views)
+            Self.printLeaderLosses(views)
+        }
+
+        /// One line per cut a node reported (the failover loss report): only `ack=leader`
+        /// writes can be among the entries, and those acknowledged are lost.
+        static func printLeaderLosses(_ views: Views) {
+            guard !views.leaderLosses.isEmpty else { return }
+            print(
+                "leader-mode losses (uncommitted entries cut when a newer leader's log parted; acknowledged ack=leader writes among them are lost):"
+            )
+            let time = ISO8601DateFormatter()
+            time.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            func stamp(_ millis: Any?) -> String {
+                guard let millis = millis as? Int else { return "?" }
+                return time.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+            }
+            for (node, loss) in views.leaderLosses {
+                let name = "\(loss["keyspace"] as? String ?? "?")/\(loss["partition"] as? Int ?? -1)"
+                let entries = loss["entries"] as? Int ?? 0
+                let written =
+                    loss["written_from_ms"] == nil
+                    ? "" : ", written \(stamp(loss["written_from_ms"])) to \(stamp(loss["written_through_ms"]))"
+                print(
+                    "  \(node.padding(toLength: 6, withPad: " ", startingAt: 0)) \(name): \(entries) entries "
+                        + "\(loss["first"] as? String ?? "?")...\(loss["last"] as? String ?? "?") cut for epoch "
+                        + "\(loss["epoch"] as? Int ?? 0) at \(stamp(loss["cut_at_ms"]))\(written)")
+            }
         }
 
         /// One line per leader-mode partition: its leader, epoch, ISR, high watermark and

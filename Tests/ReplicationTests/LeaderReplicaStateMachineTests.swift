@@ -235,6 +235,38 @@ import Testing
                 .isEmpty)
     }
 
+    @Test func aFollowerReportsTheUncommittedEntriesItCutWhenANewerLeaderPartsFromIt() throws {
+        let log = MemoryLog()
+        var configuration = Self.configuration()
+        configuration.me = Self.n2
+        var machine = try Machine(configuration: configuration, log: log, durable: 0)
+        _ = machine.leaderIs(Self.n1, epoch: Self.epoch, now: 10)
+        let entries = [
+            LeaderEntry.epochStart(at: Self.position(1)), LeaderEntry(position: Self.position(2), key: [1], value: [1]),
+            LeaderEntry(position: Self.position(3), key: [2], value: nil),
+        ]
+        _ = machine.fetchAnswered(
+            number: 1, .entries(epoch: Self.epoch, from: 1, through: 3, highWatermark: 0), entries: entries, now: 20)
+        log.entries = entries
+        _ = machine.appended(through: 3, now: 25)
+        // n3 leads epoch 9; its log has only the epoch start of 7.
+        _ = machine.leaderIs(Self.n3, epoch: Epoch(9), now: 30)
+        let diverging = machine.fetchAnswered(
+            number: 3, .diverging(epoch: Epoch(9), divergingEpoch: Self.epoch, end: 1), entries: [], now: 40)
+        #expect(diverging.contains(.truncate(after: 1)))
+        log.entries.removeLast(2)
+        let cut = machine.truncated(after: 1, now: 45)
+        let report = LeaderLogCut(
+            epoch: Epoch(9), first: Self.position(2), last: Self.position(3), count: 2,
+            writes: [.init(position: Self.position(2), key: [1]), .init(position: Self.position(3), key: [2])],
+            appendedFrom: 20, appendedThrough: 20)
+        #expect(cut.contains(.logCut(report)))
+        #expect(
+            cut.contains(
+                .sendFetch(
+                    number: 4, to: Self.n3, FetchRequest(follower: Self.n2, epoch: Epoch(9), last: Self.position(1)))))
+    }
+
     @Test func aWriteNotAcknowledgedByItsDeadlineIsOfUnknownOutcome() throws {
         var (machine, log) = try Self.leader()
         let write = machine.write(Self.id(2), key: [9], value: [1], ack: .all, condition: nil, deadline: 700, now: 600)

@@ -58,12 +58,13 @@ import Testing
     static func replica(
         _ id: NodeID, replicas: [NodeID], minInSync: Int, lag: Duration = .seconds(2), keyspace: KeyspaceName,
         partition: Int = 0, log: PartitionLog, coordination: any LeaderCoordination,
-        transport: any LeaderTransport = NoTransport(), timers: any NodeTimers = SleepingTimers()
+        transport: any LeaderTransport = NoTransport(), timers: any NodeTimers = SleepingTimers(),
+        onLogCut: @escaping @Sendable (LeaderLogCut, UInt64) -> Void = { _, _ in }
     ) throws -> LeaderReplica {
         try LeaderReplica(
             configuration: LeaderReplicaConfiguration(me: id, replicas: replicas, minInSync: minInSync, lag: lag),
             keyspace: keyspace, partition: partition, log: log, coordination: coordination, transport: transport,
-            timers: timers, nowMillis: now)
+            timers: timers, nowMillis: now, onLogCut: onLogCut)
     }
 
     final class TestTransport: LeaderTransport {
@@ -111,13 +112,14 @@ import Testing
         let coordination = TestCoordination()
         let transport = TestTransport()
         var replicas: [NodeID: LeaderReplica] = [:]
+        let cuts = Mutex<[(NodeID, LeaderLogCut)]>([])
         var logs: [NodeID: PartitionLog] = [:]
         for id in ids {
             let log = try PartitionLog(storage: InMemoryStorage(), keyspace: keyspace, partition: 0)
             logs[id] = log
             replicas[id] = try Self.replica(
                 id, replicas: ids, minInSync: 2, keyspace: keyspace, log: log, coordination: coordination,
-                transport: transport)
+                transport: transport, onLogCut: { cut, _ in cuts.withLock { $0.append((id, cut)) } })
         }
         let all = replicas
         transport.replicas.withLock { $0 = all }
@@ -191,6 +193,9 @@ import Testing
         let n3Log = try logs[n3]!.read(from: 1, through: logs[n3]!.durable, maxBytes: .max)
         #expect(n3Log == (try logs[n2]!.read(from: 1, through: logs[n2]!.durable, maxBytes: .max)))
         #expect(!n3Log.contains { $0.position == orphanPosition && $0.key == key(9) }, "the orphan is gone")
+        // n1 reported what it cut: the orphan, acknowledged ack=leader and lost.
+        let reported = cuts.withLock { $0 }
+        #expect(reported.contains { $0.0 == n1 && $0.1.writes.contains { $0.position == orphanPosition } })
         // Back in sync, n1 rejoins the ISR.
         #expect(await Self.eventually { coordination.state.withLock { $0.inSync } == Set(ids) })
         let status = replicas[n2]!.status

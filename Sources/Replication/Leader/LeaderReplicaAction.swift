@@ -25,4 +25,6 @@ public enum LeaderReplicaAction: Sendable, Equatable {
     case scheduleTick(at: UInt64)
     /// The replica began leading `epoch` (leader: itself) or stopped leading (leader nil).
     case roleChanged(leader: NodeID?, epoch: Epoch)
+    /// The replica cut entries from its log's tail (report them: they are lost).
+    case logCut(LeaderLogCut)
 }

@@ -49,8 +49,10 @@ public struct LeaderReplicaStateMachine: Sendable {
     /// Each key's latest committed position, and whether it deleted the key.
     var committed: [[UInt8]: CommittedKey] = [:]
     var committedThrough: UInt64 = 0
-    /// The entries after `committedThrough`, through `logLast`, in order.
+    /// The entries after `committedThrough`, through `logLast`, in order, and when this
+    /// replica handed each to its log (nil: before it last started).
     var tail: Deque<LeaderEntry>
+    var tailAppendedAt: Deque<UInt64?>
 
     struct CommittedKey {
         var position: LogPosition
@@ -140,6 +142,7 @@ public struct LeaderReplicaStateMachine: Sendable {
         logLast = durable
         logDurable = durable
         tail = Deque(entries)
+        tailAppendedAt = Deque(repeating: nil, count: entries.count)
         follower = PartitionFollower(
             me: configuration.me, epoch: history.lastEpoch, history: history, last: durable, highWatermark: 0)
     }

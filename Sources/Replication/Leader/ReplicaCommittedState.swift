@@ -11,6 +11,7 @@ extension LeaderReplicaStateMachine {
         guard mark > committedThrough else { return }
         while let first = tail.first, first.position.sequence <= mark {
             tail.removeFirst()
+            tailAppendedAt.removeFirst()
             if !first.isEpochStart {
                 committed[first.key] = CommittedKey(position: first.position, deleted: first.value == nil)
             }

@@ -28,10 +28,29 @@ extension LeaderReplicaStateMachine {
         logLast = min(logLast, sequence)
         logDurable = min(logDurable, sequence)
         history.truncate(after: sequence)
-        while let last = tail.last, last.position.sequence > sequence { tail.removeLast() }
-        var actions: [Action] = []
+        var actions = reportCut(after: sequence)
+        while let last = tail.last, last.position.sequence > sequence {
+            tail.removeLast()
+            tailAppendedAt.removeLast()
+        }
         if follower != nil { actions += performFollower(follower!.truncated(after: sequence), now: now) }
         return actions + settle(now: now) + afterChange(now: now)
+    }
+
+    /// The report of the tail entries after `sequence`, about to be cut (none: nothing).
+    private func reportCut(after sequence: UInt64) -> [Action] {
+        guard let first = tail.first, let last = tail.last, last.position.sequence > sequence else { return [] }
+        let start = Int(max(sequence + 1, first.position.sequence) - first.position.sequence)
+        let cut = tail[start...]
+        let times = tailAppendedAt[start...].compactMap { $0 }
+        let writes = cut.lazy.filter { !$0.isEpochStart }.prefix(LeaderLogCut.writesMax)
+            .map { LeaderLogCut.Write(position: $0.position, key: $0.key) }
+        return [
+            .logCut(
+                LeaderLogCut(
+                    epoch: currentEpoch, first: cut.first!.position, last: last.position, count: cut.count,
+                    writes: Array(writes), appendedFrom: times.min(), appendedThrough: times.max()))
+        ]
     }
 
     /// Performs what the follower machine decided.
@@ -81,7 +100,7 @@ extension LeaderReplicaStateMachine {
         }
         guard valid else { return retryLater(now: now) }
         followerAppend = (through, epochs)
-        return issueAppend(batch)
+        return issueAppend(batch, now: now)
     }
 
     /// The follower machine decided work that cannot be done: fetch again after a while.

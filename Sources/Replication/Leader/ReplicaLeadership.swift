@@ -39,7 +39,7 @@ extension LeaderReplicaStateMachine {
         guard case .success(let position) = leader!.write(request: Self.epochStartRequest, ack: .leader, now: now)
         else { return [] }
         epochStartPending = false
-        return issueAppend([LeaderEntry.epochStart(at: position)])
+        return issueAppend([LeaderEntry.epochStart(at: position)], now: now)
     }
 
     /// etcd names `node` the leader of `epoch`.

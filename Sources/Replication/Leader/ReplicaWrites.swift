@@ -39,14 +39,15 @@ extension LeaderReplicaStateMachine {
             return [.completeWrite(id, .refused(refusal))]
         case .success(let position):
             writes[id] = deadline
-            return issueAppend([LeaderEntry(position: position, key: key, value: value)])
+            return issueAppend([LeaderEntry(position: position, key: key, value: value)], now: now)
         }
     }
 
     /// Entries handed to the log: they join the tail and the log's history at once.
-    mutating func issueAppend(_ entries: [LeaderEntry]) -> [Action] {
+    mutating func issueAppend(_ entries: [LeaderEntry], now: UInt64) -> [Action] {
         for entry in entries {
             tail.append(entry)
+            tailAppendedAt.append(now)
             history.begin(entry.position.epoch, at: entry.position.sequence)
             logLast = entry.position.sequence
         }

@@ -40,6 +40,7 @@ public final class LeaderReplica: Sendable {
     let transport: any LeaderTransport
     let timers: any NodeTimers
     let nowMillis: @Sendable () -> UInt64
+    let onLogCut: @Sendable (LeaderLogCut, _ monotonicNow: UInt64) -> Void
 
     private struct State {
         var machine: LeaderReplicaStateMachine
@@ -58,11 +59,13 @@ public final class LeaderReplica: Sendable {
     public typealias Status = LeaderReplicaStatus
 
     /// Opens the replica over its log as a follower of the epoch the log reached.
-    /// `nowMillis` is the node's monotonic clock.
+    /// `nowMillis` is the node's monotonic clock; `onLogCut` hears of entries cut from the
+    /// log's tail (`Node.leaderLogCut` reports them).
     public init(
         configuration: LeaderReplicaConfiguration, keyspace: KeyspaceName, partition: Int, log: PartitionLog,
         coordination: any LeaderCoordination, transport: any LeaderTransport, timers: any NodeTimers,
-        nowMillis: @escaping @Sendable () -> UInt64
+        nowMillis: @escaping @Sendable () -> UInt64,
+        onLogCut: @escaping @Sendable (LeaderLogCut, _ monotonicNow: UInt64) -> Void = { _, _ in }
     ) throws(RingstoreError) {
         me = configuration.me
         self.keyspace = keyspace
@@ -72,6 +75,7 @@ public final class LeaderReplica: Sendable {
         self.transport = transport
         self.timers = timers
         self.nowMillis = nowMillis
+        self.onLogCut = onLogCut
         state = Mutex(
             State(machine: try LeaderReplicaStateMachine(configuration: configuration, log: log, durable: log.durable)))
     }
@@ -251,6 +255,8 @@ public final class LeaderReplica: Sendable {
             state.withLock { $0.tickTimer.replace(with: timer) }?.cancel()
         case .roleChanged:
             break
+        case .logCut(let cut):
+            onLogCut(cut, nowMillis())
         }
     }
 }

@@ -92,7 +92,10 @@ public final class LeaderHosting: Service {
                 configuration.leaseReads = leaseReads
                 let replica = try LeaderReplica(
                     configuration: configuration, keyspace: partition.keyspace, partition: partition.partition,
-                    log: log, coordination: election, transport: transport, timers: timers, nowMillis: nowMillis)
+                    log: log, coordination: election, transport: transport, timers: timers, nowMillis: nowMillis,
+                    onLogCut: { [node, keyspace = partition.keyspace, index = partition.partition] cut, now in
+                        node.leaderLogCut(cut, keyspace: keyspace, partition: index, monotonicNow: now)
+                    })
                 node.leaderReplicas.register(replica)
                 opened.append(replica)
             } catch {

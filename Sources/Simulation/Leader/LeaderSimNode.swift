@@ -182,6 +182,8 @@ final class LeaderSimNode: @unchecked Sendable {
             case .scheduleTick(let at):
                 let local = now
                 after(at > local ? at - local : 0) { node in node.perform(node.machine!.tick(now: node.now)) }
+            case .logCut(let cut):
+                simulation.logCut(cut, by: id)
             case .roleChanged(let leader, let epoch):
                 if leader == id {
                     simulation.becameLeader(id, epoch: epoch)

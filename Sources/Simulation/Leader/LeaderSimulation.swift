@@ -313,6 +313,14 @@ public final class LeaderSimulation: @unchecked Sendable {
 
     var acknowledgements: [(epoch: Epoch, node: NodeID, at: UInt64)] = []
 
+    /// Every cut a replica reported (the failover loss report).
+    var cuts: [(node: NodeID, cut: LeaderLogCut)] = []
+
+    func logCut(_ cut: LeaderLogCut, by node: NodeID) {
+        trace("\(node) reports \(cut.count) entries cut, \(cut.first)...\(cut.last)")
+        cuts.append((node, cut))
+    }
+
     private var leases: UInt64 = 0
 
     /// A fresh etcd lease id (each boot of a node grants its own).
@@ -361,16 +369,27 @@ public final class LeaderSimulation: @unchecked Sendable {
                 )
             }
         }
+        // The loss report: every cut write listed, and the ranges of cuts too long to list.
+        let reported = Set(cuts.flatMap { $0.cut.writes.map(\.position) })
+        let unlisted = cuts.filter { $0.cut.writes.count == LeaderLogCut.writesMax }
         for (id, ack) in acknowledged.sorted(by: { $0.key < $1.key }) {
             let index = Int(ack.position.sequence) - 1
             let present =
                 index < final.count && final[index].value == Array("w\(id)".utf8)
                 && final[index].position == ack.position
+            if ack.ack == .all, reported.contains(ack.position) {
+                report.violations.append("ack=all write w\(id) at \(ack.position) was reported cut from a log")
+            }
             if !present {
                 if ack.ack == .all {
                     report.violations.append("ack=all write w\(id) at \(ack.position) is not in the final log")
                 } else {
                     report.lostLeaderAcks += 1
+                    let covered = unlisted.contains { ($0.cut.first...$0.cut.last).contains(ack.position) }
+                    if !reported.contains(ack.position), !covered {
+                        report.violations.append(
+                            "ack=leader write w\(id) at \(ack.position) was lost and no replica reported it cut")
+                    }
                 }
             }
         }
