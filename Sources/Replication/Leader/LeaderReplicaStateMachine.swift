@@ -165,8 +165,7 @@ public struct LeaderReplicaStateMachine: Sendable {
         return follower?.leader ?? settling?.leader
     }
 
-    /// The last durable sequence of the log, and the last committed one known here.
-    public var durableThrough: UInt64 { logDurable }
+    /// The last committed sequence known here.
     public var committedThroughSequence: UInt64 { committedThrough }
 
     /// What `/v1/cluster` shows of the partition on this node.
@@ -237,9 +236,11 @@ public struct LeaderReplicaStateMachine: Sendable {
         for held in heldFetches { consider(held.deadline) }
         for deadline in writes.values { consider(deadline) }
         for wait in conditionWaits { consider(wait.deadline) }
-        for read in readsAfter + awaitingConfirmation + confirmedReads + (confirmation?.reads ?? []) {
-            consider(read.deadline)
-        }
+        // Each list on its own: this runs after every event, a concatenation would allocate.
+        for read in readsAfter { consider(read.deadline) }
+        for read in awaitingConfirmation { consider(read.deadline) }
+        for read in confirmedReads { consider(read.deadline) }
+        for read in confirmation?.reads ?? [] { consider(read.deadline) }
         if let asked = confirmation { consider(asked.sentAt + configuration.confirmationTimeout.wholeMilliseconds) }
         if let machine = leader {
             consider(machine.nextLagCheck())

@@ -12,7 +12,6 @@ import ServiceLifecycle
 public final class LeaderHosting: Service {
     let node: Node
     let storage: any ReplicaStorage
-    let network: any PeerNetwork
     let election: PartitionElection
     let lease: LeadershipLease
     let lag: Duration
@@ -33,7 +32,6 @@ public final class LeaderHosting: Service {
         let nowMillis: @Sendable () -> UInt64 = { UInt64((ContinuousClock.now - start) / .milliseconds(1)) + 1 }
         self.node = node
         self.storage = storage
-        self.network = network
         self.election = PartitionElection(etcd: etcd, metadata: metadata)
         self.lease = LeadershipLease(etcd: etcd, ttlSeconds: leaseSeconds, nowMillis: nowMillis)
         self.lag = lag
@@ -80,7 +78,7 @@ public final class LeaderHosting: Service {
     /// Opens the replicas of hosted partitions that have none yet (they act on events:
     /// etcd's news, clients, peers, and the timers they set).
     private func openNewReplicas() {
-        var opened: [LeaderReplica] = []
+        var opened = 0
         for partition in hosted()
         where node.leaderReplicas.replica(keyspace: partition.keyspace.name, partition: partition.partition) == nil {
             guard let keyspace = try? node.keyspace(named: partition.keyspace.name) else { continue }
@@ -97,7 +95,7 @@ public final class LeaderHosting: Service {
                         node.leaderLogCut(cut, keyspace: keyspace, partition: index, monotonicNow: now)
                     })
                 node.leaderReplicas.register(replica)
-                opened.append(replica)
+                opened += 1
             } catch {
                 logger.error(
                     "opening a leader-mode partition failed",
@@ -106,6 +104,6 @@ public final class LeaderHosting: Service {
                     ])
             }
         }
-        if !opened.isEmpty { logger.info("hosting leader-mode partitions", metadata: ["opened": "\(opened.count)"]) }
+        if opened > 0 { logger.info("hosting leader-mode partitions", metadata: ["opened": "\(opened)"]) }
     }
 }
