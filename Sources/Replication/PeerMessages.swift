@@ -27,6 +27,8 @@ public enum PeerRequest: Sendable, Equatable {
     case purge(keyspace: String, key: [UInt8], object: ReplicaObject)
     /// A leader-mode follower's fetch from the leader of a partition of the keyspace.
     case leaderFetch(keyspace: String, partition: Int, FetchRequest)
+    /// A leader-mode follower's request for part of a partition snapshot.
+    case leaderSnapshot(keyspace: String, partition: Int, SnapshotRequest)
     /// Write this for me: you lead the key's partition (leader mode).
     case leaderWrite(LeaderWriteRequest)
     /// Read this for me: you lead the key's partition, or hold a replica of it.
@@ -97,6 +99,8 @@ public enum PeerReply: Sendable, Equatable {
     case tombstoneState(object: ReplicaObject?, keepsHint: Bool)
     /// The leader's answer to a fetch, with the entries it carries.
     case leaderFetched(FetchReply, [LeaderEntry])
+    /// The leader's answer to a snapshot request.
+    case leaderSnapshotPart(SnapshotReply)
     /// A leader-mode write was acknowledged at this position by this leader.
     case leaderWritten(LogPosition, leader: NodeID)
     /// A leader-mode read's answer.

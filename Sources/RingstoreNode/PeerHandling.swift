@@ -16,6 +16,14 @@ extension Node {
             }
             // The leader may hold the fetch until it has something new (up to 500 ms).
             replica.fetch(fetch) { answer, entries in reply(.leaderFetched(answer, entries)) }
+        case .leaderSnapshot(let keyspace, let partition, let request):
+            guard let replica = leaderReplicas.replica(keyspace: keyspace, partition: partition) else {
+                return reply(
+                    PeerReply(
+                        RingstoreError(
+                            .unknownKeyspace, "no replica of leader-mode partition \(keyspace)/\(partition) here")))
+            }
+            replica.snapshot(request) { reply(.leaderSnapshotPart($0)) }
         case .leaderWrite(let write):
             leaderWrite(write, forwarded: true) { result in
                 switch result {

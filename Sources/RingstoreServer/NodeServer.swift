@@ -120,7 +120,8 @@ public struct NodeServer: Sendable {
             leaderHosting = LeaderHosting(
                 node: node, storage: storage, network: peers, etcd: try EtcdClient(endpoint: endpoint),
                 metadata: try ClusterMetadata(cluster: configuration.cluster), timers: EventLoopTimers(group: group),
-                leaseReads: configuration.leaseReads, logger: logger)
+                leaseReads: configuration.leaseReads, logRetainBytes: configuration.leaderLogRetainBytes,
+                logger: logger)
             peerListener = PeerListener(
                 node: node, group: group, host: configuration.peerHost, port: configuration.peerPort, logger: logger,
                 refreshCatalog: { await member.refreshNow() })

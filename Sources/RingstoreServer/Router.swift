@@ -437,11 +437,18 @@ struct Router: Sendable {
         var highWatermark: UInt64
         var last: UInt64
         var lag: [String: UInt64]?
+        var logStart: UInt64
+        var applied: UInt64
+        var logBytes: Int
+        var installingSnapshot: Bool
 
         enum CodingKeys: String, CodingKey {
-            case keyspace, partition, role, leader, epoch, last, lag
+            case keyspace, partition, role, leader, epoch, last, lag, applied
             case inSync = "in_sync"
             case highWatermark = "high_watermark"
+            case logStart = "log_start"
+            case logBytes = "log_bytes"
+            case installingSnapshot = "installing_snapshot"
         }
     }
 
@@ -456,7 +463,9 @@ struct Router: Sendable {
                     leader: status.leader?.name, epoch: status.epoch.value,
                     inSync: leads ? status.inSync.map(\.name) : nil, highWatermark: status.highWatermark,
                     last: status.last,
-                    lag: leads ? Dictionary(uniqueKeysWithValues: status.lag.map { ($0.key.name, $0.value) }) : nil))
+                    lag: leads ? Dictionary(uniqueKeysWithValues: status.lag.map { ($0.key.name, $0.value) }) : nil,
+                    logStart: status.logStart, applied: status.applied, logBytes: status.logBytes,
+                    installingSnapshot: status.installing))
         }
         return partitions.sorted { ($0.keyspace, $0.partition) < ($1.keyspace, $1.partition) }
     }

@@ -40,6 +40,9 @@ public struct ServerConfiguration: Sendable, Codable {
     /// Leader mode: a leader answers linearizable reads from its committed state while its
     /// etcd lease surely holds, instead of asking etcd for each (README, "Lease reads").
     public var leaseReads: Bool = true
+    /// Leader mode: how many bytes of entries each partition's log keeps for replicas that
+    /// lag; beyond it applied entries are trimmed and such a replica gets a snapshot.
+    public var leaderLogRetainBytes: Int = 64 << 20
 
     public init() {}
 
@@ -59,6 +62,7 @@ public struct ServerConfiguration: Sendable, Codable {
             found.append("sync must be always, interval or none, not '\(sync)'")
         }
         if syncIntervalMillis < 1 { found.append("sync interval must be at least 1 ms") }
+        if leaderLogRetainBytes < 0 { found.append("leader log retention must be 0 bytes or more") }
         if !(0...65535).contains(httpPort) { found.append("HTTP port \(httpPort) is out of range") }
         if segmentBytesMax < 4096 || segmentBytesMax > UInt64(UInt32.max) {
             found.append("segment size must be between 4 KiB and 4 GiB")

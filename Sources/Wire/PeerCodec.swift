@@ -20,6 +20,7 @@ public enum PeerCodec {
         case leaderFetch = 0x0A
         case leaderWrite = 0x0B
         case leaderRead = 0x0C
+        case leaderSnapshot = 0x0D
         case merged = 0x81
         case object = 0x82
         case written = 0x83
@@ -30,6 +31,7 @@ public enum PeerCodec {
         case leaderFetched = 0x88
         case leaderWritten = 0x89
         case leaderValue = 0x8A
+        case leaderSnapshotPart = 0x8B
         case failed = 0x8F
     }
 
@@ -85,6 +87,15 @@ public enum PeerCodec {
             w.write(fetch.epoch.value)
             w.write(fetch.last.epoch.value)
             w.write(fetch.last.sequence)
+        case .leaderSnapshot(let keyspace, let partition, let request):
+            kind = .leaderSnapshot
+            w.writeShortBlob(Array(keyspace.utf8.prefix(Int(UInt16.max))))
+            w.write(UInt32(clamping: partition))
+            w.writeShortBlob(Array(request.follower.name.utf8.prefix(Int(UInt16.max))))
+            w.write(request.epoch.value)
+            w.write(request.base == nil ? UInt8(0) : 1)
+            if let base = request.base { writePosition(&w, base) }
+            w.write(request.offset)
         case .leaderWrite(let write):
             kind = .leaderWrite
             writeAddress(&w, write.keyspace, write.key)
@@ -125,6 +136,22 @@ public enum PeerCodec {
                 FetchRequest(
                     follower: NodeID(String(decoding: follower, as: UTF8.self)), epoch: Epoch(epoch),
                     last: LogPosition(epoch: Epoch(lastEpoch), sequence: lastSequence)))
+        }
+        if frame.kind == Kind.leaderSnapshot.rawValue {
+            guard let keyspace = r.readShortBlob(), let partition: UInt32 = r.read(), let follower = r.readShortBlob(),
+                let epoch: UInt64 = r.read(), let hasBase: UInt8 = r.read(), hasBase <= 1
+            else { return nil }
+            var base: LogPosition?
+            if hasBase == 1 {
+                guard let position = readPosition(&r) else { return nil }
+                base = position
+            }
+            guard let offset: UInt64 = r.read(), r.remaining == 0 else { return nil }
+            return .leaderSnapshot(
+                keyspace: String(decoding: keyspace, as: UTF8.self), partition: Int(partition),
+                SnapshotRequest(
+                    follower: NodeID(String(decoding: follower, as: UTF8.self)), epoch: Epoch(epoch), base: base,
+                    offset: offset))
         }
         if frame.kind == Kind.treeLeaves.rawValue || frame.kind == Kind.bucketDigests.rawValue {
             guard let keyspace = r.readShortBlob(), let partition: UInt32 = r.read() else { return nil }
@@ -274,6 +301,9 @@ public enum PeerCodec {
                 w.write(entry.position.sequence)
                 writeLongBlob(&w, entry.encoded())
             }
+        case .leaderSnapshotPart(let answer):
+            kind = .leaderSnapshotPart
+            writeSnapshotReply(&w, answer)
         case .leaderWritten(let position, let leader):
             kind = .leaderWritten
             writePosition(&w, position)
@@ -353,6 +383,9 @@ public enum PeerCodec {
                 entries.append(entry)
             }
             reply = .leaderFetched(fetched, entries)
+        case .leaderSnapshotPart:
+            guard let answer = readSnapshotReply(&r) else { return nil }
+            reply = .leaderSnapshotPart(answer)
         case .leaderWritten:
             guard let position = readPosition(&r), let leader = r.readShortBlob() else { return nil }
             reply = .leaderWritten(position, leader: NodeID(String(decoding: leader, as: UTF8.self)))
@@ -386,7 +419,7 @@ public enum PeerCodec {
         return r.remaining == 0 ? reply : nil
     }
 
-    /// A fetch reply: a tag (0 entries, 1 diverging, 2 up to date, 3 fenced), then its
+    /// A fetch reply: a tag (0 entries, 1 diverging, 2 up to date, 3 fenced, 4 snapshot), then its
     /// numbers as u64.
     private static func writeFetchReply(_ w: inout ByteWriter, _ reply: FetchReply) {
         switch reply {
@@ -402,13 +435,16 @@ public enum PeerCodec {
         case .fenced(let epoch):
             w.write(UInt8(3))
             w.write(epoch.value)
+        case .snapshot(let epoch, let logStart):
+            w.write(UInt8(4))
+            for number in [epoch.value, logStart] { w.write(number) }
         }
     }
 
     private static func readFetchReply(_ r: inout ByteReader) -> FetchReply? {
-        guard let tag: UInt8 = r.read(), tag <= 3 else { return nil }
+        guard let tag: UInt8 = r.read(), tag <= 4 else { return nil }
         var numbers: [UInt64] = []
-        for _ in 0..<[4, 3, 2, 1][Int(tag)] {
+        for _ in 0..<[4, 3, 2, 1, 2][Int(tag)] {
             guard let number: UInt64 = r.read() else { return nil }
             numbers.append(number)
         }
@@ -417,8 +453,68 @@ public enum PeerCodec {
             return .entries(epoch: Epoch(numbers[0]), from: numbers[1], through: numbers[2], highWatermark: numbers[3])
         case 1: return .diverging(epoch: Epoch(numbers[0]), divergingEpoch: Epoch(numbers[1]), end: numbers[2])
         case 2: return .upToDate(epoch: Epoch(numbers[0]), highWatermark: numbers[1])
-        default: return .fenced(epoch: Epoch(numbers[0]))
+        case 3: return .fenced(epoch: Epoch(numbers[0]))
+        default: return .snapshot(epoch: Epoch(numbers[0]), logStart: numbers[1])
         }
+    }
+
+    /// A snapshot reply: a tag (0 a part, 1 gone, 2 fenced) and the epoch (u64); a part
+    /// then has its base position, the epoch history (u32 count, epoch and start u64
+    /// each), the next offset (u8 present, u64) and its items (u32 count; key as a short
+    /// blob, position, value as a long blob).
+    private static func writeSnapshotReply(_ w: inout ByteWriter, _ reply: SnapshotReply) {
+        switch reply {
+        case .chunk(let epoch, let base, let history, let items, let next):
+            w.write(UInt8(0))
+            w.write(epoch.value)
+            writePosition(&w, base)
+            w.write(UInt32(clamping: history.starts.count))
+            for (started, start) in history.starts {
+                w.write(started.value)
+                w.write(start)
+            }
+            w.write(next == nil ? UInt8(0) : 1)
+            w.write(next ?? 0)
+            w.write(UInt32(clamping: items.count))
+            for item in items {
+                w.writeShortBlob(Array(item.key.prefix(Int(UInt16.max))))
+                writePosition(&w, item.position)
+                writeLongBlob(&w, item.value)
+            }
+        case .gone(let epoch):
+            w.write(UInt8(1))
+            w.write(epoch.value)
+        case .fenced(let epoch):
+            w.write(UInt8(2))
+            w.write(epoch.value)
+        }
+    }
+
+    private static func readSnapshotReply(_ r: inout ByteReader) -> SnapshotReply? {
+        guard let tag: UInt8 = r.read(), tag <= 2, let epochValue: UInt64 = r.read() else { return nil }
+        let epoch = Epoch(epochValue)
+        if tag == 1 { return .gone(epoch: epoch) }
+        if tag == 2 { return .fenced(epoch: epoch) }
+        guard let base = readPosition(&r), let epochs: UInt32 = r.read(), Int(epochs) <= r.remaining / 16 else {
+            return nil
+        }
+        var history = EpochHistory()
+        for _ in 0..<epochs {
+            guard let started: UInt64 = r.read(), let start: UInt64 = r.read() else { return nil }
+            guard Epoch(started) > history.lastEpoch, start >= (history.starts.last?.start ?? 0) else { return nil }
+            history.begin(Epoch(started), at: start)
+        }
+        guard let hasNext: UInt8 = r.read(), hasNext <= 1, let next: UInt64 = r.read(), let count: UInt32 = r.read(),
+            Int(count) <= r.remaining / 22
+        else { return nil }
+        var items: [PartitionStateItem] = []
+        for _ in 0..<count {
+            guard let key = r.readShortBlob(), !key.isEmpty, let position = readPosition(&r),
+                let value = readLongBlob(&r)
+            else { return nil }
+            items.append(PartitionStateItem(key: key, position: position, value: value))
+        }
+        return .chunk(epoch: epoch, base: base, history: history, items: items, next: hasNext == 1 ? next : nil)
     }
 
     /// A leader-mode token: epoch and sequence as u64.

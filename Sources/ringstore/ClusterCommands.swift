@@ -223,12 +223,13 @@ struct ClusterCommand: AsyncParsableCommand {
             }
         }
 
-        /// One line per leader-mode partition: its leader, epoch, ISR, high watermark and
-        /// each follower's lag, as the leader reports them ("no leader" where none answered).
+        /// One line per leader-mode partition: its leader, epoch, ISR, high watermark, the
+        /// leader's log (first and last sequence held) and each follower's lag, as the leader
+        /// reports them ("no leader" where none answered).
         static func printLeaderPartitions(_ keyspaces: [Keyspace], ring: Ring, views: Views) {
             guard !keyspaces.isEmpty else { return }
             print("leader-mode partitions:")
-            print("  PARTITION        LEADER      EPOCH      ISR               HW          LAG")
+            print("  PARTITION        LEADER      EPOCH      ISR               HW          LOG                LAG")
             for keyspace in keyspaces {
                 for index in 0..<ring.partitionCount {
                     let name = "\(keyspace.name)/\(index)"
@@ -238,6 +239,7 @@ struct ClusterCommand: AsyncParsableCommand {
                         continue
                     }
                     let isr = (view["in_sync"] as? [String] ?? []).joined(separator: ",")
+                    let log = "\(view["log_start"] as? Int ?? 1)..\(view["last"] as? Int ?? 0)"
                     let lag = (view["lag"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }.map {
                         "\($0.key)=\($0.value)"
                     }
@@ -247,6 +249,7 @@ struct ClusterCommand: AsyncParsableCommand {
                             + isr.padding(toLength: 18, withPad: " ", startingAt: 0)
                             + String(view["high_watermark"] as? Int ?? 0).padding(
                                 toLength: 12, withPad: " ", startingAt: 0)
+                            + log.padding(toLength: 19, withPad: " ", startingAt: 0)
                             + lag.joined(separator: " "))
                 }
             }

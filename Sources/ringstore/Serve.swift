@@ -78,6 +78,13 @@ struct Serve: AsyncParsableCommand {
     )
     var noLeaseReads = false
 
+    @Option(
+        name: .customLong("leader-log-retain-bytes"),
+        help:
+            "Leader mode: bytes of entries each partition's log keeps for replicas that lag (applied entries beyond it are trimmed; a replica that needs them receives a snapshot)."
+    )
+    var leaderLogRetainBytes: Int = 64 << 20
+
     @Flag(help: "Store values uncompressed.")
     var noCompression = false
 
@@ -132,6 +139,7 @@ struct Serve: AsyncParsableCommand {
         config.tombstoneGraceMillis = tombstoneGraceMs
         config.clockOffsetMillis = clockOffsetMs
         config.leaseReads = !noLeaseReads
+        config.leaderLogRetainBytes = leaderLogRetainBytes
         let problems = config.problems()
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
 

@@ -26,6 +26,17 @@ import Testing
             }
             target.fetch(request) { answer, entries in reply(.success((answer, entries))) }
         }
+
+        func snapshot(
+            from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: SnapshotRequest,
+            reply: @escaping @Sendable (Result<SnapshotReply, RingstoreError>) -> Void
+        ) {
+            let (target, down) = (replicas.withLock { $0[leader] }, dead.withLock { $0 })
+            guard let target, !down.contains(leader), !down.contains(request.follower) else {
+                return reply(.failure(RingstoreError(.unavailable, "\(leader) is down")))
+            }
+            target.snapshot(request) { reply(.success($0)) }
+        }
     }
 
     static func leaders(_ replicas: [NodeID: LeaderReplica]) async -> [NodeID: Epoch] {
@@ -49,10 +60,10 @@ import Testing
         var replicas: [NodeID: LeaderReplica] = [:]
         var leases: [NodeID: LeadershipLease] = [:]
         for id in ids {
-            let log = try PartitionLog(storage: InMemoryStorage(), keyspace: keyspace, partition: 0)
             replicas[id] = try LeaderReplica(
                 configuration: LeaderReplicaConfiguration(me: id, replicas: ids, minInSync: 2, lag: .seconds(1)),
-                keyspace: keyspace, partition: 0, log: log, coordination: election, transport: transport,
+                keyspace: keyspace, partition: 0, storage: InMemoryStorage(), coordination: election,
+                transport: transport,
                 timers: PeerClient.timers(group: MultiThreadedEventLoopGroup.singleton), nowMillis: now)
             leases[id] = LeadershipLease(etcd: client, ttlSeconds: 2, nowMillis: now)
         }

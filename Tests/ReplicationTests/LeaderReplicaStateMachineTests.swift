@@ -7,9 +7,13 @@ import Testing
 @Suite struct LeaderReplicaStateMachineTests {
     typealias Machine = LeaderReplicaStateMachine
 
-    /// A durable log in memory, filled by the test as the shell would after `append`.
-    final class MemoryLog: LeaderLogReader, @unchecked Sendable {
+    /// A durable log and state in memory, filled by the test as the shell would after
+    /// `append` and `apply` (it keeps trimmed entries: nothing reads them).
+    final class MemoryLog: LeaderLogReader, PartitionStateReader, @unchecked Sendable {
         var entries: [LeaderEntry] = []
+        var state: [[UInt8]: PartitionStateItem] = [:]
+        func item(_ key: [UInt8]) throws(RingstoreError) -> PartitionStateItem? { state[key] }
+        func keys() throws(RingstoreError) -> [[UInt8]] { state.keys.sorted { $0.lexicographicallyPrecedes($1) } }
         func entries(from: UInt64, through: UInt64, bytesMax: Int) throws(RingstoreError) -> [LeaderEntry] {
             guard from >= 1, through <= UInt64(entries.count), from <= through else {
                 throw RingstoreError(.storage, "no entries \(from)...\(through)")
@@ -28,14 +32,26 @@ import Testing
         return configuration
     }
 
-    /// Performs the appends `actions` ask for on `log` and reports them durable.
+    /// Performs the appends and applies `actions` ask for on `log` and reports them durable.
     static func persist(_ actions: [Machine.Action], _ machine: inout Machine, _ log: MemoryLog, now: UInt64)
         -> [Machine.Action]
     {
         var followUp: [Machine.Action] = []
-        for case .append(let entries) in actions {
-            log.entries += entries
-            followUp += machine.appended(through: UInt64(log.entries.count), now: now)
+        for action in actions {
+            switch action {
+            case .append(let entries):
+                log.entries += entries
+                followUp += machine.appended(through: UInt64(log.entries.count), now: now)
+            case .apply(let entries, let mark):
+                for entry in entries where !entry.isEpochStart {
+                    log.state[entry.key] = entry.value.map {
+                        PartitionStateItem(key: entry.key, position: entry.position, value: $0)
+                    }
+                }
+                followUp += machine.applied(through: mark.applied.sequence, now: now)
+            default:
+                break
+            }
         }
         return followUp
     }
@@ -46,7 +62,8 @@ import Testing
         Machine, MemoryLog
     ) {
         let log = MemoryLog()
-        var machine = try Machine(configuration: configuration(leaseReads: leaseReads), log: log, durable: 0)
+        var machine = try Machine(
+            configuration: configuration(leaseReads: leaseReads), log: log, state: log, mark: .empty, durable: 0)
         let elected = machine.elected(epoch, inSync: [n1, n2, n3], leaseValidUntil: leaseUntil, now: 100)
         #expect(elected.contains(.roleChanged(leader: n1, epoch: epoch)))
         #expect(elected.contains(.append([LeaderEntry.epochStart(at: LogPosition(epoch: epoch, sequence: 1))])))
@@ -194,7 +211,7 @@ import Testing
         let log = MemoryLog()
         var configuration = Self.configuration()
         configuration.me = Self.n2
-        var machine = try Machine(configuration: configuration, log: log, durable: 0)
+        var machine = try Machine(configuration: configuration, log: log, state: log, mark: .empty, durable: 0)
         let first = machine.leaderIs(Self.n1, epoch: Self.epoch, now: 10)
         #expect(
             first.contains(
@@ -239,7 +256,7 @@ import Testing
         let log = MemoryLog()
         var configuration = Self.configuration()
         configuration.me = Self.n2
-        var machine = try Machine(configuration: configuration, log: log, durable: 0)
+        var machine = try Machine(configuration: configuration, log: log, state: log, mark: .empty, durable: 0)
         _ = machine.leaderIs(Self.n1, epoch: Self.epoch, now: 10)
         let entries = [
             LeaderEntry.epochStart(at: Self.position(1)), LeaderEntry(position: Self.position(2), key: [1], value: [1]),

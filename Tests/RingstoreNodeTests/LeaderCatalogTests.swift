@@ -52,7 +52,6 @@ import Testing
         node.leaderReplicas.register(
             try LeaderReplicaTests.replica(
                 id, replicas: [id], minInSync: 1, keyspace: orders.name, partition: partition,
-                log: try PartitionLog(storage: InMemoryStorage(), keyspace: orders.name, partition: partition),
                 coordination: LeaderReplicaTests.TestCoordination()))
         let far = try await node.leaderRead(
             LeaderReadRequest(keyspace: "orders", key: [1], level: .follower, after: nil, timeoutMillis: .max),

@@ -52,18 +52,24 @@ import Testing
             from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest,
             reply: @escaping @Sendable (Result<(FetchReply, [LeaderEntry]), RingstoreError>) -> Void
         ) { reply(.failure(RingstoreError(.unavailable, "no peers here"))) }
+
+        func snapshot(
+            from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: SnapshotRequest,
+            reply: @escaping @Sendable (Result<SnapshotReply, RingstoreError>) -> Void
+        ) { reply(.failure(RingstoreError(.unavailable, "no peers here"))) }
     }
 
     /// A replica of partition `partition` of `keyspace` among `replicas`.
     static func replica(
         _ id: NodeID, replicas: [NodeID], minInSync: Int, lag: Duration = .seconds(2), keyspace: KeyspaceName,
-        partition: Int = 0, log: PartitionLog, coordination: any LeaderCoordination,
+        partition: Int = 0, storage: any ReplicaStorage = InMemoryStorage(), coordination: any LeaderCoordination,
         transport: any LeaderTransport = NoTransport(), timers: any NodeTimers = SleepingTimers(),
         onLogCut: @escaping @Sendable (LeaderLogCut, UInt64) -> Void = { _, _ in }
     ) throws -> LeaderReplica {
         try LeaderReplica(
             configuration: LeaderReplicaConfiguration(me: id, replicas: replicas, minInSync: minInSync, lag: lag),
-            keyspace: keyspace, partition: partition, log: log, coordination: coordination, transport: transport,
+            keyspace: keyspace, partition: partition, storage: storage, coordination: coordination,
+            transport: transport,
             timers: timers, nowMillis: now, onLogCut: onLogCut)
     }
 
@@ -87,6 +93,17 @@ import Testing
                 }
                 reply(.success((answer, entries)))
             }
+        }
+
+        func snapshot(
+            from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: SnapshotRequest,
+            reply: @escaping @Sendable (Result<SnapshotReply, RingstoreError>) -> Void
+        ) {
+            let (target, blocked) = (replicas.withLock { $0[leader] }, cut.withLock { $0 })
+            guard let target, !blocked.contains(leader), !blocked.contains(request.follower) else {
+                return reply(.failure(RingstoreError(.unavailable, "\(leader) is cut off")))
+            }
+            target.snapshot(request) { reply(.success($0)) }
         }
     }
 
@@ -113,12 +130,9 @@ import Testing
         let transport = TestTransport()
         var replicas: [NodeID: LeaderReplica] = [:]
         let cuts = Mutex<[(NodeID, LeaderLogCut)]>([])
-        var logs: [NodeID: PartitionLog] = [:]
         for id in ids {
-            let log = try PartitionLog(storage: InMemoryStorage(), keyspace: keyspace, partition: 0)
-            logs[id] = log
             replicas[id] = try Self.replica(
-                id, replicas: ids, minInSync: 2, keyspace: keyspace, log: log, coordination: coordination,
+                id, replicas: ids, minInSync: 2, keyspace: keyspace, coordination: coordination,
                 transport: transport, onLogCut: { cut, _ in cuts.withLock { $0.append((id, cut)) } })
         }
         let all = replicas
@@ -184,15 +198,13 @@ import Testing
         transport.cut.withLock { $0 = [] }
         replicas[n1]!.leaderIs(n2, epoch: Epoch(20))
         let converged = await Self.eventually {
-            let leaderLast = logs[n2]!.durable
-            return logs[n1]!.durable == leaderLast && logs[n3]!.durable == leaderLast
-                && (try? logs[n1]!.read(from: 1, through: leaderLast, maxBytes: .max))
-                    == (try? logs[n2]!.read(from: 1, through: leaderLast, maxBytes: .max))
+            let leaderLast = replicas[n2]!.durable
+            return replicas[n1]!.durable == leaderLast && replicas[n3]!.durable == leaderLast
+                && (try? replicas[n1]!.contents()) == (try? replicas[n2]!.contents())
+                && (try? replicas[n3]!.contents()) == (try? replicas[n2]!.contents())
         }
-        #expect(converged, "n1 and n3 end with n2's log")
-        let n3Log = try logs[n3]!.read(from: 1, through: logs[n3]!.durable, maxBytes: .max)
-        #expect(n3Log == (try logs[n2]!.read(from: 1, through: logs[n2]!.durable, maxBytes: .max)))
-        #expect(!n3Log.contains { $0.position == orphanPosition && $0.key == key(9) }, "the orphan is gone")
+        #expect(converged, "n1 and n3 end with n2's state and log")
+        #expect(try replicas[n1]!.contents()[key(9)]?.position != orphanPosition, "the orphan is gone")
         // n1 reported what it cut: the orphan, acknowledged ack=leader and lost.
         let reported = cuts.withLock { $0 }
         #expect(reported.contains { $0.0 == n1 && $0.1.writes.contains { $0.position == orphanPosition } })

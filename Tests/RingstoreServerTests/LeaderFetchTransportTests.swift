@@ -44,11 +44,10 @@ import Testing
             environment: NodeEnvironment(
                 wallMillis: { 1 }, network: NoPeers(),
                 timers: PeerClient.timers(group: MultiThreadedEventLoopGroup.singleton)))
-        let leaderLog = try PartitionLog(storage: InMemoryStorage(), keyspace: keyspace, partition: 2)
         let timers = PeerClient.timers(group: MultiThreadedEventLoopGroup.singleton)
         let leader = try LeaderReplica(
             configuration: LeaderReplicaConfiguration(me: n1, replicas: [n1, n2], minInSync: 2, lag: .seconds(5)),
-            keyspace: keyspace, partition: 2, log: leaderLog, coordination: coordination,
+            keyspace: keyspace, partition: 2, storage: InMemoryStorage(), coordination: coordination,
             transport: NetworkLeaderTransport(network: NoPeers()), timers: timers, nowMillis: now)
         node.leaderReplicas.register(leader)
         let listener = PeerListener(
@@ -61,10 +60,9 @@ import Testing
         // n2: a follower replica fetching through a PeerClient.
         let client = PeerClient(group: MultiThreadedEventLoopGroup.singleton, logger: Self.logger)
         client.update(addresses: [n1: ("127.0.0.1", port)])
-        let followerLog = try PartitionLog(storage: InMemoryStorage(), keyspace: keyspace, partition: 2)
         let follower = try LeaderReplica(
             configuration: LeaderReplicaConfiguration(me: n2, replicas: [n1, n2], minInSync: 2, lag: .seconds(5)),
-            keyspace: keyspace, partition: 2, log: followerLog, coordination: coordination,
+            keyspace: keyspace, partition: 2, storage: InMemoryStorage(), coordination: coordination,
             transport: NetworkLeaderTransport(network: client), timers: timers, nowMillis: now)
 
         leader.elected(Epoch(5), inSync: [n1, n2], leaseValidUntil: .max / 2)
@@ -81,8 +79,8 @@ import Testing
         }
         // The epoch's first entry (sequence 1) comes before the writes.
         #expect(positions.map(\.sequence) == Array(2...51))
-        #expect(followerLog.durable == 51)
-        #expect(try followerLog.read(from: 1, through: 51) == leaderLog.read(from: 1, through: 51))
+        #expect(follower.durable == 51)
+        #expect(try follower.contents() == leader.contents())
         // The follower answers a read-your-writes read with the last token.
         let read = try await follower.read(key: [UInt8(49 % 7)], level: .follower, after: positions.last!).get()
         #expect(read.value == [49])

@@ -26,4 +26,7 @@ public enum FetchReply: Sendable, Equatable, Codable {
     case upToDate(epoch: Epoch, highWatermark: UInt64)
     /// The fetcher knows a newer epoch than this leader's: the leader was deposed.
     case fenced(epoch: Epoch)
+    /// The entries the follower needs next were trimmed from the leader's log, which now
+    /// begins at `logStart`: it installs a snapshot of the partition first.
+    case snapshot(epoch: Epoch, logStart: UInt64)
 }

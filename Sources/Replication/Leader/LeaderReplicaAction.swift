@@ -27,4 +27,21 @@ public enum LeaderReplicaAction: Sendable, Equatable {
     case roleChanged(leader: NodeID?, epoch: Epoch)
     /// The replica cut entries from its log's tail (report them: they are lost).
     case logCut(LeaderLogCut)
+    /// Apply these committed entries to the partition's state (a value sets its key, a
+    /// delete removes it, an epoch start changes nothing), then store `mark` after them,
+    /// durably, and report `applied(through:)` with the mark's sequence.
+    case apply([LeaderEntry], PartitionStateMark)
+    /// Remove the log's entries up to this sequence (they are applied; no report).
+    case trimLog(through: UInt64)
+    /// Send this snapshot request to the leader; report its answer (or failure) with `number`.
+    case sendSnapshotRequest(number: UInt64, to: NodeID, SnapshotRequest)
+    /// Answer the peer's snapshot request.
+    case answerSnapshot(ReplicaRequestID, SnapshotReply)
+    /// Store `mark` (half-installed), then remove every log entry and state key (no report;
+    /// what follows is ordered after it).
+    case wipeState(PartitionStateMark)
+    /// Store these snapshot items in the state, then report `snapshotPartStored`.
+    case storeSnapshotPart([PartitionStateItem])
+    /// Store `mark` (the install is complete), then report `snapshotInstalled`.
+    case finishInstall(PartitionStateMark)
 }

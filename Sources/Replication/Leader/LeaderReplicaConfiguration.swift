@@ -29,6 +29,14 @@ public struct LeaderReplicaConfiguration: Sendable, Equatable {
     public var conditionWait: Duration = .seconds(1)
     /// Roughly how many bytes of entries one fetch answer carries.
     public var fetchBytesMax = 1 << 20
+    /// Roughly how many bytes of keys and values one snapshot part carries (one more item
+    /// may pass it: a part stays within a peer frame).
+    public var snapshotPartBytes = 512 << 10
+    /// How many bytes of entries the log keeps at most for replicas that lag behind (the
+    /// rest is trimmed once applied; a replica that needs it then gets a snapshot).
+    public var logRetainBytes = 64 << 20
+    /// How long a leader keeps a snapshot nobody asks for a part of.
+    public var snapshotIdle: Duration = .seconds(30)
 
     public init(me: NodeID, replicas: [NodeID], minInSync: Int, lag: Duration) {
         self.me = me

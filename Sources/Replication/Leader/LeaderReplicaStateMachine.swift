@@ -13,12 +13,13 @@ import RingstoreCore
 /// node's monotonic clock, passed in with every event; timers are `scheduleTick` actions.
 /// The server's `LeaderReplica` actor and the simulator's node drive this same type. It
 /// reads entries already durable through a `LeaderLogReader`, as etcd raft's node reads
-/// its `Storage`.
+/// its `Storage`, and its applied state through a `PartitionStateReader`.
 public struct LeaderReplicaStateMachine: Sendable {
     public typealias Action = LeaderReplicaAction
 
     public let configuration: LeaderReplicaConfiguration
     let log: any LeaderLogReader
+    let state: any PartitionStateReader
 
     // MARK: Role (at most one of these is set)
 
@@ -44,19 +45,64 @@ public struct LeaderReplicaStateMachine: Sendable {
     /// The epochs of the log as issued.
     var history: EpochHistory
 
-    // MARK: Committed state
+    // MARK: Committed and applied state
 
-    /// Each key's latest committed position, and whether it deleted the key.
-    var committed: [[UInt8]: CommittedKey] = [:]
+    /// The last sequence known committed here (the high watermark, capped at the durable log).
     var committedThrough: UInt64 = 0
-    /// The entries after `committedThrough`, through `logLast`, in order, and when this
-    /// replica handed each to its log (nil: before it last started).
+    /// The last sequence applied to the partition's state (durably), and the one an apply
+    /// under way reaches.
+    var applied: UInt64
+    var applying: UInt64?
+    /// The entries after `applied`, through `logLast`, in order (committed ones waiting to
+    /// be applied included), and when this replica handed each to its log (nil: before it
+    /// last started).
     var tail: Deque<LeaderEntry>
     var tailAppendedAt: Deque<UInt64?>
+    /// How many tail entries write each key: a key not here is read from the state alone.
+    var tailKeys: [[UInt8]: Int] = [:]
+
+    /// The log holds the entries after this sequence; those up to it were trimmed.
+    var trimmedThrough: UInt64
+    /// The bytes of each entry the log holds (`trimmedThrough + 1 ... logLast`) and their sum.
+    var logSizes: Deque<UInt32>
+    var logBytes = 0
 
     struct CommittedKey {
         var position: LogPosition
         var deleted: Bool
+    }
+
+    // MARK: Snapshots
+
+    /// Snapshots this leader is streaming, by follower (they pin the log after their base).
+    var snapshotSessions: [NodeID: SnapshotSession] = [:]
+    /// The snapshot this follower is installing.
+    var install: SnapshotInstall?
+
+    struct SnapshotSession {
+        var base: LogPosition
+        var history: EpochHistory
+        var keys: [[UInt8]]
+        var lastAskedAt: UInt64
+    }
+
+    struct SnapshotInstall {
+        var leader: NodeID
+        var epoch: Epoch
+        /// Known once the first part came; the state was wiped then (`begun`).
+        var base: LogPosition?
+        var history = EpochHistory()
+        var begun = false
+        var next: UInt64 = 0
+        /// The part asked for (its fetch number and when), or a part being stored.
+        var asked: (number: UInt64, sentAt: UInt64)?
+        /// When to ask again after a failed or refused request.
+        var retryAt: UInt64?
+        /// A part is being stored; whether it is the snapshot's last.
+        var storing = false
+        var finalPart = false
+        /// The mark that completes the install is being written.
+        var finishing = false
     }
 
     // MARK: Requests
@@ -81,7 +127,9 @@ public struct LeaderReplicaStateMachine: Sendable {
 
     struct ConditionWait {
         var id: ReplicaRequestID
+        /// The key's latest position (committed or not), and whether it deleted the key.
         var current: LogPosition?
+        var deleted: Bool
         var deadline: UInt64
     }
 
@@ -125,26 +173,48 @@ public struct LeaderReplicaStateMachine: Sendable {
     /// The request id of the epoch's first entry (the shell's ids never reach it).
     static let epochStartRequest = UInt64.max
 
-    /// Opens the replica over a log durable through `durable`, as a follower of the epoch
-    /// the log reached. Nothing is known committed until a leader says so.
-    public init(configuration: LeaderReplicaConfiguration, log: any LeaderLogReader, durable: UInt64)
-        throws(RingstoreError)
-    {
+    /// Opens the replica over its applied state (`mark` says how far) and the log after
+    /// it, durable through `durable`, as a follower of the epoch the log reached. Only the
+    /// unapplied tail is read. Nothing more is known committed until a leader says so.
+    public init(
+        configuration: LeaderReplicaConfiguration, log: any LeaderLogReader, state: any PartitionStateReader,
+        mark: PartitionStateMark, durable: UInt64
+    ) throws(RingstoreError) {
+        guard !mark.installing else {
+            throw RingstoreError(.storage, "the partition's state is half-installed: it must be wiped first")
+        }
         self.configuration = configuration
         self.log = log
-        let entries = durable == 0 ? [] : try log.entries(from: 1, through: durable, bytesMax: .max)
-        guard durable == 0 || entries.map(\.position.sequence).elementsEqual(1...durable) else {
-            throw RingstoreError(.storage, "the partition's log does not hold entries 1...\(durable)")
+        self.state = state
+        let applied = mark.applied.sequence
+        guard durable >= applied else {
+            throw RingstoreError(.storage, "the partition's log ends at \(durable), before its applied \(applied)")
         }
-        var history = EpochHistory()
+        let entries = durable == applied ? [] : try log.entries(from: applied + 1, through: durable, bytesMax: .max)
+        guard entries.map(\.position.sequence).elementsEqual((applied + 1)..<(durable + 1)) else {
+            throw RingstoreError(.storage, "the partition's log does not hold entries \(applied + 1)...\(durable)")
+        }
+        var history = mark.history
+        history.truncate(after: applied)
         for entry in entries { history.begin(entry.position.epoch, at: entry.position.sequence) }
         self.history = history
+        self.applied = applied
+        committedThrough = applied
+        trimmedThrough = applied
         logLast = durable
         logDurable = durable
         tail = Deque(entries)
         tailAppendedAt = Deque(repeating: nil, count: entries.count)
+        logSizes = Deque(entries.map(Self.logSize))
+        logBytes = logSizes.reduce(0) { $0 + Int($1) }
+        for entry in entries { tailKeys[entry.key, default: 0] += 1 }
         follower = PartitionFollower(
-            me: configuration.me, epoch: history.lastEpoch, history: history, last: durable, highWatermark: 0)
+            me: configuration.me, epoch: history.lastEpoch, history: history, last: durable, highWatermark: applied)
+    }
+
+    /// What an entry costs the log's retention budget.
+    static func logSize(_ entry: LeaderEntry) -> UInt32 {
+        UInt32(clamping: 32 + entry.key.count + (entry.value?.count ?? 0))
     }
 
     var me: NodeID { configuration.me }
@@ -168,8 +238,23 @@ public struct LeaderReplicaStateMachine: Sendable {
     /// The last committed sequence known here.
     public var committedThroughSequence: UInt64 { committedThrough }
 
+    /// The last sequence applied to the partition's state, and the first the log holds.
+    public var appliedThroughSequence: UInt64 { applied }
+    public var logStartSequence: UInt64 { trimmedThrough + 1 }
+    /// Whether a snapshot is being installed (the state then answers no reads).
+    public var isInstallingSnapshot: Bool { install != nil }
+
     /// What `/v1/cluster` shows of the partition on this node.
     public var status: LeaderReplicaStatus {
+        var status = roleStatus
+        status.logStart = trimmedThrough + 1
+        status.applied = applied
+        status.logBytes = logBytes
+        status.installing = install != nil
+        return status
+    }
+
+    private var roleStatus: LeaderReplicaStatus {
         if let machine = leader {
             var lag: [NodeID: UInt64] = [:]
             for peer in configuration.replicas where peer != me {
@@ -206,7 +291,8 @@ public struct LeaderReplicaStateMachine: Sendable {
             fetch = nil
             fetchRetryAt = now
         }
-        if let at = fetchRetryAt, now >= at, follower != nil {
+        actions += snapshotTick(now: now)
+        if let at = fetchRetryAt, now >= at, follower != nil, install == nil {
             fetchRetryAt = nil
             actions += performFollower(follower!.fetchFailed(), now: now)
         }
@@ -217,7 +303,8 @@ public struct LeaderReplicaStateMachine: Sendable {
     /// that (or the clock) settles, and asks for the next tick.
     mutating func afterChange(now: UInt64) -> [Action] {
         advanceCommitted()
-        var actions = releaseReadsAfter(now: now)
+        var actions = applyCommitted()
+        actions += releaseReadsAfter(now: now)
         actions += settleConditions(now: now)
         actions += serveConfirmedReads(now: now)
         actions += expireReads(now: now)
@@ -250,6 +337,11 @@ public struct LeaderReplicaStateMachine: Sendable {
         }
         if let outstanding = fetch { consider(outstanding.sentAt + configuration.fetchTimeout.wholeMilliseconds) }
         consider(fetchRetryAt)
+        if let asked = install?.asked { consider(asked.sentAt + configuration.fetchTimeout.wholeMilliseconds) }
+        consider(install?.retryAt)
+        for session in snapshotSessions.values {
+            consider(session.lastAskedAt + configuration.snapshotIdle.wholeMilliseconds)
+        }
         guard let next, tickAt.map({ $0 > next }) ?? true else { return [] }
         tickAt = next
         return [.scheduleTick(at: max(next, now))]
@@ -258,6 +350,13 @@ public struct LeaderReplicaStateMachine: Sendable {
 
 /// What `/v1/cluster` shows of a leader-mode partition replica.
 public struct LeaderReplicaStatus: Sendable, Equatable {
+    /// The first sequence the log holds and the last applied to the state.
+    public var logStart: UInt64 = 1
+    public var applied: UInt64 = 0
+    /// Bytes of entries the log holds.
+    public var logBytes = 0
+    /// Whether a snapshot is being installed here.
+    public var installing = false
     public var leader: NodeID?
     public var epoch: Epoch
     /// The ISR (on the leader only).

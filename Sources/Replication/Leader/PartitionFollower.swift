@@ -15,6 +15,9 @@ public struct PartitionFollower: Sendable {
         /// Append the fetched entries `from...through` of `epoch`'s leader (durably), then
         /// report `appended`.
         case append(from: UInt64, through: UInt64)
+        /// The entries needed next are gone from the leader's log: install a snapshot of
+        /// the partition from it, then report `installEnded`.
+        case installSnapshot(from: NodeID)
     }
 
     public let me: NodeID
@@ -67,6 +70,11 @@ public struct PartitionFollower: Sendable {
                 busy = true
                 return [.truncate(after: min(ownEnd, end))]
             }
+        case .snapshot(let replyEpoch, _):
+            if replyEpoch == epoch, let leader {
+                busy = true
+                return [.installSnapshot(from: leader)]
+            }
         case .entries(let replyEpoch, let from, let through, let mark):
             if replyEpoch == epoch, from == last + 1, through >= from {
                 highWatermark = max(highWatermark, min(mark, last))
@@ -97,6 +105,17 @@ public struct PartitionFollower: Sendable {
     public mutating func appended(through sequence: UInt64, epochs: [(epoch: Epoch, start: UInt64)]) -> [Action] {
         for (entryEpoch, start) in epochs { history.begin(entryEpoch, at: start) }
         last = max(last, sequence)
+        busy = false
+        return nextFetch()
+    }
+
+    /// A snapshot install ended: the log now ends at `last` (the snapshot's base, or 0
+    /// when an install was given up after it had begun) with `history`, and everything
+    /// in it is committed.
+    public mutating func installEnded(last: UInt64, history: EpochHistory) -> [Action] {
+        self.last = last
+        self.history = history
+        highWatermark = last
         busy = false
         return nextFetch()
     }

@@ -23,6 +23,8 @@ public struct PartitionLeader: Sendable {
         /// The leader's etcd lease may have expired (it could not renew it in time): it
         /// cannot know whether it still leads, so it acknowledges nothing until it does.
         case leaseExpired
+        /// The partition's state could not be read to decide the write's condition.
+        case stateUnreadable
     }
 
     /// What the shell must do.

@@ -12,6 +12,10 @@ extension LeaderReplicaStateMachine {
         }
         let (reply, decided) = leader!.fetch(request, now: now)
         var actions = performLeader(decided, now: now)
+        // A follower fetching past a snapshot's base has installed it.
+        if let session = snapshotSessions[request.follower], request.last.sequence >= session.base.sequence {
+            snapshotSessions[request.follower] = nil
+        }
         switch reply {
         case .entries(let epoch, let from, let through, let mark):
             actions.append(entriesAnswer(id, epoch: epoch, from: from, through: through, highWatermark: mark))
@@ -48,10 +52,14 @@ extension LeaderReplicaStateMachine {
         return actions
     }
 
-    /// Entries `from...through` (as many as `fetchBytesMax` allows) as a fetch's answer.
+    /// Entries `from...through` (as many as `fetchBytesMax` allows) as a fetch's answer;
+    /// when the log was trimmed past `from`, the answer that the follower needs a snapshot.
     func entriesAnswer(_ id: ReplicaRequestID, epoch: Epoch, from: UInt64, through: UInt64, highWatermark: UInt64)
         -> Action
     {
+        guard from > trimmedThrough else {
+            return .answerFetch(id, .snapshot(epoch: epoch, logStart: trimmedThrough + 1), [])
+        }
         guard let entries = entries(from: from, through: through), let last = entries.last else {
             return .answerFetch(id, .upToDate(epoch: epoch, highWatermark: highWatermark), [])
         }
@@ -60,15 +68,16 @@ extension LeaderReplicaStateMachine {
             entries)
     }
 
-    /// Entries `from...through`: the committed ones from the log, the rest (durable or
-    /// still being appended) from the tail in memory; nil when the log cannot be read.
+    /// Entries `from...through`: the applied ones from the log, the rest (committed,
+    /// durable or still being appended) from the tail in memory; nil when the log cannot
+    /// be read.
     func entries(from: UInt64, through: UInt64) -> [LeaderEntry]? {
         let bytesMax = configuration.fetchBytesMax
         var found: [LeaderEntry] = []
         var bytes = 0
         var sequence = from
-        if sequence <= committedThrough {
-            let upTo = min(through, committedThrough)
+        if sequence <= applied {
+            let upTo = min(through, applied)
             guard let read = try? log.entries(from: sequence, through: upTo, bytesMax: bytesMax) else { return nil }
             found = read
             bytes = read.reduce(0) { $0 + $1.key.count + ($1.value?.count ?? 0) }

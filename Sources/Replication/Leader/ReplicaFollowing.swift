@@ -32,6 +32,8 @@ extension LeaderReplicaStateMachine {
         while let last = tail.last, last.position.sequence > sequence {
             tail.removeLast()
             tailAppendedAt.removeLast()
+            if tailKeys[last.key] == 1 { tailKeys[last.key] = nil } else { tailKeys[last.key]! -= 1 }
+            logBytes -= Int(logSizes.removeLast())
         }
         if follower != nil { actions += performFollower(follower!.truncated(after: sequence), now: now) }
         return actions + settle(now: now) + afterChange(now: now)
@@ -66,6 +68,8 @@ extension LeaderReplicaStateMachine {
                 actions.append(.sendFetch(number: fetchNumber, to: to, request))
             case .append(let from, let through):
                 actions += appendFetched(entries, from: from, through: through, now: now)
+            case .installSnapshot(let leader):
+                actions += beginInstall(from: leader, now: now)
             case .truncate(let sequence):
                 // Committed entries are never cut: a leader asking for it is not believed (a
                 // peer's message must not make this node lose what it acknowledged).

@@ -9,7 +9,7 @@ extension LeaderReplicaStateMachine {
         -> [Action]
     {
         guard failure == nil, leader == nil, epoch > history.lastEpoch, epoch >= currentEpoch else { return [] }
-        guard logLast == logDurable, followerAppend == nil, truncating == nil, settling == nil else {
+        guard logLast == logDurable, followerAppend == nil, truncating == nil, settling == nil, install == nil else {
             deferredElection = (epoch, inSync, leaseValidUntil)
             return []
         }
@@ -65,6 +65,9 @@ extension LeaderReplicaStateMachine {
         let before = follower!.leader
         var actions = performFollower(follower!.leaderElected(node, epoch: epoch), now: now)
         let following = follower!.leader
+        if install != nil, let following {
+            return actions + installFollows(following, epoch: follower!.epoch, now: now)
+        }
         if let outstanding = fetch, following == node, outstanding.to != node {
             // A fetch under way to a node that no longer leads: give it up (its answer is
             // ignored) and fetch from the new leader at once.
@@ -168,7 +171,7 @@ extension LeaderReplicaStateMachine {
     /// Once the log has settled: a former leader starts following, a deferred election is
     /// taken up.
     mutating func settle(now: UInt64) -> [Action] {
-        guard logLast == logDurable, truncating == nil, followerAppend == nil else { return [] }
+        guard logLast == logDurable, truncating == nil, followerAppend == nil, install == nil else { return [] }
         var actions: [Action] = []
         if let settled = settling {
             settling = nil

@@ -17,7 +17,7 @@ public enum LeaderWriteOutcome: Sendable, Equatable {
 }
 
 /// What a leader-mode read found: the value (nil: none, or deleted) and the position
-/// that wrote it (its version; nil when the key was never written).
+/// that wrote it (its version; nil when the key has no value).
 public struct LeaderRead: Sendable, Equatable {
     public var value: [UInt8]?
     public var position: LogPosition?
@@ -35,8 +35,10 @@ public enum LeaderReadFailure: Error, Sendable, Equatable {
     case timedOut
     /// The write of the token is not in this replica's log: it was lost.
     case tokenLost(LogPosition)
-    /// The partition's log could not be read.
+    /// The partition's log or state could not be read.
     case storage
+    /// This replica is installing a snapshot of the partition: it has no state to read yet.
+    case installingSnapshot
 }
 
 /// Names a request the shell handed to a replica's state machine (a client's write or

@@ -31,10 +31,12 @@ extension LeaderReplicaStateMachine {
         }
         switch read.level {
         case .follower:
+            // A half-installed snapshot is no state to read.
+            guard install == nil else { return [.completeRead(read.id, .failure(.installingSnapshot))] }
             return [.completeRead(read.id, committedValue(read.key))]
         case .leader:
             guard isLeading else { return [.completeRead(read.id, .failure(.notLeader(knownLeader)))] }
-            return [.completeRead(read.id, value(at: latest(read.key)))]
+            return [.completeRead(read.id, latestValue(read.key))]
         case .linearizable:
             guard isLeading else { return [.completeRead(read.id, .failure(.notLeader(knownLeader)))] }
             if servesLeaseReads(now: now) { return [.completeRead(read.id, committedValue(read.key))] }

@@ -19,18 +19,26 @@ extension LeaderReplicaStateMachine {
     ) -> [Action] {
         guard isLeading else { return [.completeWrite(id, .notLeader(knownLeader))] }
         if let condition {
-            let current = latest(key)
+            let current: CommittedKey?
+            do {
+                current = try latest(key)
+            } catch {
+                return [.completeWrite(id, .refused(.stateUnreadable))]
+            }
             let holds =
                 switch condition {
                 case .absent: current == nil || current!.deleted
-                case .matches(let position): current?.position == position
+                // A delete's position names no value: only a live value matches.
+                case .matches(let position): current?.position == position && !current!.deleted
                 }
             guard holds else {
                 // Answered (412) once the position that fails it is committed and the lease
                 // holds: an uncommitted one could still be lost.
                 let waitUntil = now + configuration.conditionWait.wholeMilliseconds
                 conditionWaits.append(
-                    ConditionWait(id: id, current: current?.position, deadline: min(deadline, waitUntil)))
+                    ConditionWait(
+                        id: id, current: current?.position, deleted: current?.deleted ?? false,
+                        deadline: min(deadline, waitUntil)))
                 return []
             }
         }
@@ -48,6 +56,10 @@ extension LeaderReplicaStateMachine {
         for entry in entries {
             tail.append(entry)
             tailAppendedAt.append(now)
+            tailKeys[entry.key, default: 0] += 1
+            let size = Self.logSize(entry)
+            logSizes.append(size)
+            logBytes += Int(size)
             history.begin(entry.position.epoch, at: entry.position.sequence)
             logLast = entry.position.sequence
         }
@@ -86,6 +98,8 @@ extension LeaderReplicaStateMachine {
         deferredElection = nil
         for read in readsAfter { actions.append(.completeRead(read.id, .failure(.storage))) }
         readsAfter = []
+        install = nil
+        applying = nil
         return actions + afterChange(now: now)
     }
 
@@ -101,7 +115,7 @@ extension LeaderReplicaStateMachine {
                 continue
             }
             if machine.highWatermark >= (wait.current?.sequence ?? 0), machine.servesLinearizableReads(now: now) {
-                actions.append(.completeWrite(wait.id, .conditionFailed(current: wait.current)))
+                actions.append(.completeWrite(wait.id, .conditionFailed(current: wait.deleted ? nil : wait.current)))
             } else if now >= wait.deadline {
                 actions.append(
                     .completeWrite(wait.id, .unknown("the value the condition failed on did not commit in time")))

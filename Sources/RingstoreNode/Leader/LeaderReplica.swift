@@ -16,11 +16,16 @@ public protocol LeaderTransport: Sendable {
     func fetch(
         from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest,
         reply: @escaping @Sendable (Result<(FetchReply, [LeaderEntry]), RingstoreError>) -> Void)
+    /// Asks the leader for part of a partition snapshot.
+    func snapshot(
+        from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: SnapshotRequest,
+        reply: @escaping @Sendable (Result<SnapshotReply, RingstoreError>) -> Void)
 }
 
 /// The shell of one leader-mode partition replica (DESIGN section 6): it drives the
 /// replica's `LeaderReplicaStateMachine` (the same one the simulator runs) and performs
-/// its actions: appends and truncations of the partition's `PartitionLog`, fetches over
+/// its actions: appends, truncations and trims of the partition's `PartitionLog`, applies
+/// and snapshot installs on its `PartitionStateStore`, fetches and snapshot parts over
 /// the transport, ISR proposals and leadership confirmations through etcd, answers to
 /// the clients and peers waiting here, and the one timer the machine asks for.
 ///
@@ -36,6 +41,7 @@ public final class LeaderReplica: Sendable {
     public let keyspace: KeyspaceName
     public let partition: Int
     let log: PartitionLog
+    let stateStore: PartitionStateStore
     let coordination: any LeaderCoordination
     let transport: any LeaderTransport
     let timers: any NodeTimers
@@ -47,6 +53,7 @@ public final class LeaderReplica: Sendable {
         var writes: [ReplicaRequestID: @Sendable (LeaderWriteOutcome) -> Void] = [:]
         var reads: [ReplicaRequestID: @Sendable (Result<LeaderRead, LeaderReadFailure>) -> Void] = [:]
         var fetches: [ReplicaRequestID: @Sendable (FetchReply, [LeaderEntry]) -> Void] = [:]
+        var snapshots: [ReplicaRequestID: @Sendable (SnapshotReply) -> Void] = [:]
         var nextRequest: UInt64 = 0
         var tickTimer: (any TimerHandle)?
         /// Actions decided and not performed yet, and whether a thread is performing them.
@@ -58,12 +65,13 @@ public final class LeaderReplica: Sendable {
 
     public typealias Status = LeaderReplicaStatus
 
-    /// Opens the replica over its log as a follower of the epoch the log reached.
+    /// Opens the replica over its state and log as a follower of the epoch the log reached.
     /// `nowMillis` is the node's monotonic clock; `onLogCut` hears of entries cut from the
     /// log's tail (`Node.leaderLogCut` reports them).
     public init(
         configuration: LeaderReplicaConfiguration, keyspace: KeyspaceName, partition: Int, log: PartitionLog,
-        coordination: any LeaderCoordination, transport: any LeaderTransport, timers: any NodeTimers,
+        state stateStore: PartitionStateStore, coordination: any LeaderCoordination, transport: any LeaderTransport,
+        timers: any NodeTimers,
         nowMillis: @escaping @Sendable () -> UInt64,
         onLogCut: @escaping @Sendable (LeaderLogCut, _ monotonicNow: UInt64) -> Void = { _, _ in }
     ) throws(RingstoreError) {
@@ -71,14 +79,53 @@ public final class LeaderReplica: Sendable {
         self.keyspace = keyspace
         self.partition = partition
         self.log = log
+        self.stateStore = stateStore
         self.coordination = coordination
         self.transport = transport
         self.timers = timers
         self.nowMillis = nowMillis
         self.onLogCut = onLogCut
         state = Mutex(
-            State(machine: try LeaderReplicaStateMachine(configuration: configuration, log: log, durable: log.durable)))
+            State(
+                machine: try LeaderReplicaStateMachine(
+                    configuration: configuration, log: log, state: stateStore, mark: stateStore.opened,
+                    durable: log.durable)))
     }
+
+    /// Opens the partition's state and log in `storage` (the state first: its mark says
+    /// where the log begins) and the replica over them.
+    public convenience init(
+        configuration: LeaderReplicaConfiguration, keyspace: KeyspaceName, partition: Int,
+        storage: any ReplicaStorage, coordination: any LeaderCoordination, transport: any LeaderTransport,
+        timers: any NodeTimers, nowMillis: @escaping @Sendable () -> UInt64,
+        onLogCut: @escaping @Sendable (LeaderLogCut, _ monotonicNow: UInt64) -> Void = { _, _ in }
+    ) throws(RingstoreError) {
+        let state = try PartitionStateStore(storage: storage, keyspace: keyspace, partition: partition)
+        let log = try PartitionLog(
+            storage: storage, keyspace: keyspace, partition: partition, applied: state.opened.applied.sequence)
+        try self.init(
+            configuration: configuration, keyspace: keyspace, partition: partition, log: log, state: state,
+            coordination: coordination, transport: transport, timers: timers, nowMillis: nowMillis, onLogCut: onLogCut)
+    }
+
+    /// What the replica holds, whole: its state with the durable log entries not applied
+    /// yet on top (for tests and tools; it reads every key).
+    public func contents() throws(RingstoreError) -> [[UInt8]: PartitionStateItem] {
+        var view: [[UInt8]: PartitionStateItem] = [:]
+        let applied = state.withLock { $0.machine.appliedThroughSequence }
+        for key in try stateStore.keys() { view[key] = try stateStore.item(key) }
+        let durable = log.durable
+        guard durable > applied else { return view }
+        for entry in try log.read(from: applied + 1, through: durable, maxBytes: .max) where !entry.isEpochStart {
+            view[entry.key] = entry.value.map {
+                PartitionStateItem(key: entry.key, position: entry.position, value: $0)
+            }
+        }
+        return view
+    }
+
+    /// The last durable sequence of the replica's log.
+    public var durable: UInt64 { log.durable }
 
     // MARK: Leadership (from the election)
 
@@ -164,6 +211,15 @@ public final class LeaderReplica: Sendable {
     public func fetch(_ request: FetchRequest) async -> (FetchReply, [LeaderEntry]) {
         await withCheckedContinuation { continuation in
             fetch(request) { continuation.resume(returning: ($0, $1)) }
+        }
+    }
+
+    /// A follower's request for part of a snapshot of the partition.
+    public func snapshot(_ request: SnapshotRequest, reply: @escaping @Sendable (SnapshotReply) -> Void) {
+        decideWithState { state, now in
+            let id = Self.newRequest(&state)
+            state.snapshots[id] = reply
+            return state.machine.snapshotRequested(id, request, now: now)
         }
     }
 
@@ -255,6 +311,44 @@ public final class LeaderReplica: Sendable {
             state.withLock { $0.tickTimer.replace(with: timer) }?.cancel()
         case .roleChanged:
             break
+        case .apply(let entries, let mark):
+            stateStore.apply(entries, mark: mark) { [self] error in
+                if let error {
+                    decide { $0.appendFailed(error.detail, now: $1) }
+                } else {
+                    decide { $0.applied(through: mark.applied.sequence, now: $1) }
+                }
+            }
+        case .trimLog(let through):
+            log.trim(through: through)
+        case .sendSnapshotRequest(let number, let leader, let request):
+            transport.snapshot(from: leader, keyspace: keyspace, partition: partition, request) { [self] result in
+                switch result {
+                case .success(let reply): decide { $0.snapshotAnswered(number: number, reply, now: $1) }
+                case .failure: decide { $0.snapshotRequestFailed(number: number, now: $1) }
+                }
+            }
+        case .answerSnapshot(let id, let reply):
+            state.withLock { $0.snapshots.removeValue(forKey: id) }?(reply)
+        case .wipeState(let mark):
+            stateStore.wipe(mark: mark, log: log)
+        case .storeSnapshotPart(let items):
+            stateStore.store(items) { [self] error in
+                if let error {
+                    decide { $0.appendFailed(error.detail, now: $1) }
+                } else {
+                    decide { $0.snapshotPartStored(now: $1) }
+                }
+            }
+        case .finishInstall(let mark):
+            log.installed(through: mark.applied.sequence)
+            stateStore.store(mark: mark) { [self] error in
+                if let error {
+                    decide { $0.appendFailed(error.detail, now: $1) }
+                } else {
+                    decide { $0.snapshotInstalled(now: $1) }
+                }
+            }
         case .logCut(let cut):
             onLogCut(cut, nowMillis())
         }

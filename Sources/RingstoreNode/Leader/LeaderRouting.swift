@@ -57,6 +57,10 @@ extension Node {
                             .outcomeUnknown,
                             "the in-sync replicas fell to \(inSync) of the \(required) min_in_sync needs after the leader stored the write; it may or may not survive",
                             required: required, answered: inSync)))
+            case .refused(.stateUnreadable):
+                completion(
+                    .failure(
+                        RingstoreError(.storage, "the partition's state could not be read; nothing was written")))
             case .refused(.leaseExpired):
                 completion(
                     .failure(
@@ -150,9 +154,17 @@ extension Node {
                     .failure(
                         RingstoreError(
                             .tokenLost,
-                            "the write \(position) is not in the partition's log: it was lost with its leader")))
+                            "the write \(position) is not in the partition's history: it was lost with its leader")))
             case .failure(.storage):
-                completion(.failure(RingstoreError(.storage, "the partition's log could not be read")))
+                completion(.failure(RingstoreError(.storage, "the partition's log or state could not be read")))
+            case .failure(.installingSnapshot):
+                completion(
+                    .failure(
+                        RingstoreError(
+                            .unavailable,
+                            "this replica is installing a snapshot of the partition and has no state to read yet; read from the leader"
+                        )
+                    ))
             }
         }
     }

@@ -6,7 +6,9 @@ import Synchronization
 /// as one record per entry under `0x02 'L' keyspace 0x00 partition(u32 BE) sequence(u64 BE)`
 /// (the 0x02 prefix keeps it apart from data keys, like the 0x01 catalog). Appends
 /// report durability in sequence order; a truncation removes every entry after a
-/// sequence. The epoch history is rebuilt from the entries when the log opens.
+/// sequence, a trim every entry up to one (those are applied to the partition's state,
+/// `PartitionStateStore`). Opening reads no entry: it lists the keys, finishes a trim a
+/// crash interrupted, and checks that the rest follow the applied sequence without a gap.
 public final class PartitionLog: LeaderLogReader {
     public let keyspace: KeyspaceName
     public let partition: Int
@@ -14,7 +16,8 @@ public final class PartitionLog: LeaderLogReader {
     private let state: Mutex<State>
 
     private struct State {
-        var history = EpochHistory()
+        /// Entries up to this sequence were trimmed.
+        var trimmedThrough: UInt64 = 0
         /// The last sequence appended (issued to storage).
         var last: UInt64 = 0
         /// The last sequence durable, every one before it durable too.
@@ -23,30 +26,35 @@ public final class PartitionLog: LeaderLogReader {
         var durableAhead: Set<UInt64> = []
     }
 
-    /// Opens the partition's log from what `storage` holds.
-    public init(storage: any ReplicaStorage, keyspace: KeyspaceName, partition: Int) throws(RingstoreError) {
+    /// Opens the partition's log from what `storage` holds; entries up to `applied` are
+    /// in the partition's state and are removed if a trim left them.
+    public init(storage: any ReplicaStorage, keyspace: KeyspaceName, partition: Int, applied: UInt64 = 0)
+        throws(RingstoreError)
+    {
         self.storage = storage
         self.keyspace = keyspace
         self.partition = partition
-        var state = State()
+        var state = State(trimmedThrough: applied, last: applied)
         let prefix = Self.prefix(keyspace, partition)
         let sequences = storage.keys(withPrefix: prefix).compactMap { Self.sequence(of: $0, prefixCount: prefix.count) }
             .sorted()
         for sequence in sequences {
+            if sequence <= applied {
+                storage.delete(Self.key(keyspace, partition, sequence)) { _ in }
+                continue
+            }
             guard sequence == state.last + 1 else {
                 throw RingstoreError(
                     .storage, "partition \(partition) of \(keyspace): log entry \(sequence) follows \(state.last)")
             }
-            guard let bytes = try storage.read(Self.key(keyspace, partition, sequence)) else { continue }
-            let entry = try LeaderEntry.decode(bytes, sequence: sequence)
-            state.history.begin(entry.position.epoch, at: sequence)
             state.last = sequence
         }
         state.durable = state.last
         self.state = Mutex(state)
     }
 
-    public var history: EpochHistory { state.withLock { $0.history } }
+    /// The first sequence the log may hold (those before it were trimmed).
+    public var start: UInt64 { state.withLock { $0.trimmedThrough + 1 } }
     /// The last durable sequence.
     public var durable: UInt64 { state.withLock { $0.durable } }
     /// The last sequence appended, durable or not yet.
@@ -62,10 +70,7 @@ public final class PartitionLog: LeaderLogReader {
             precondition(
                 entries.first!.position.sequence == state.last + 1,
                 "appending \(entries.first!.position) after \(state.last) in \(keyspace)/\(partition)")
-            for entry in entries {
-                state.history.begin(entry.position.epoch, at: entry.position.sequence)
-                state.last = entry.position.sequence
-            }
+            state.last = entries.last!.position.sequence
         }
         for entry in entries {
             let sequence = entry.position.sequence
@@ -111,25 +116,47 @@ public final class PartitionLog: LeaderLogReader {
             state.last = sequence
             state.durable = min(state.durable, sequence)
             state.durableAhead = state.durableAhead.filter { $0 <= sequence }
-            state.history.truncate(after: sequence)
             return range
         }
         guard let removed else { return completion(nil) }
-        let remaining = Mutex((count: removed.count, error: RingstoreError?.none))
-        for gone in removed {
-            storage.delete(Self.key(keyspace, partition, gone)) { error in
-                let finished = remaining.withLock { state -> (Bool, RingstoreError?) in
-                    state.count -= 1
-                    if state.error == nil { state.error = error }
-                    return (state.count == 0, state.error)
-                }
-                if finished.0 { completion(finished.1) }
-            }
-        }
+        let batch = DurableBatch(count: removed.count, completion: completion)
+        for gone in removed { storage.delete(Self.key(keyspace, partition, gone), completion: batch.done) }
     }
 
-    static func prefix(_ keyspace: KeyspaceName, _ partition: Int) -> [UInt8] {
-        var bytes: [UInt8] = [0x02, UInt8(ascii: "L")]
+    /// Removes the entries up to `sequence` (applied, and needed by no replica). Their
+    /// removal need not be waited for: opening finishes a trim a crash cut short.
+    public func trim(through sequence: UInt64) {
+        let removed: ClosedRange<UInt64>? = state.withLock { state in
+            let through = min(sequence, state.durable)
+            guard through > state.trimmedThrough else { return nil }
+            defer { state.trimmedThrough = through }
+            return (state.trimmedThrough + 1)...through
+        }
+        guard let removed else { return }
+        for gone in removed { storage.delete(Self.key(keyspace, partition, gone)) { _ in } }
+    }
+
+    /// Removes every entry (a snapshot replaces the replica's log and state); the log
+    /// then ends at 0. `PartitionStateStore.wipe` orders it after its mark.
+    func wipe() {
+        let removed: ClosedRange<UInt64>? = state.withLock { state in
+            defer { state = State() }
+            return state.last > state.trimmedThrough ? (state.trimmedThrough + 1)...state.last : nil
+        }
+        guard let removed else { return }
+        for gone in removed { storage.delete(Self.key(keyspace, partition, gone)) { _ in } }
+    }
+
+    /// The log of a replica whose installed snapshot reaches `sequence`: empty, the next
+    /// entry follows it.
+    func installed(through sequence: UInt64) {
+        state.withLock { state in state = State(trimmedThrough: sequence, last: sequence, durable: sequence) }
+    }
+
+    /// `0x02 kind keyspace 0x00 partition(u32 BE)`: 'L' for the log, 'S' and 'M' for the
+    /// partition's state and its mark.
+    static func prefix(_ keyspace: KeyspaceName, _ partition: Int, kind: UInt8 = UInt8(ascii: "L")) -> [UInt8] {
+        var bytes: [UInt8] = [0x02, kind]
         bytes.append(contentsOf: keyspace.name.utf8)
         bytes.append(0)
         withUnsafeBytes(of: UInt32(partition).bigEndian) { bytes.append(contentsOf: $0) }

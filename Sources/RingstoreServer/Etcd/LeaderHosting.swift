@@ -16,17 +16,19 @@ public final class LeaderHosting: Service {
     let lease: LeadershipLease
     let lag: Duration
     let leaseReads: Bool
+    let logRetainBytes: Int
     let timers: any NodeTimers
     let transport: NetworkLeaderTransport
     let logger: Logger
     let nowMillis: @Sendable () -> UInt64
 
     /// `lag`: how long a follower may lag before the leader removes it from the ISR;
-    /// `leaseReads`: whether leaders serve linearizable reads under their lease.
+    /// `leaseReads`: whether leaders serve linearizable reads under their lease;
+    /// `logRetainBytes`: how much of each partition's log is kept for lagging replicas.
     public init(
         node: Node, storage: any ReplicaStorage, network: any PeerNetwork, etcd: EtcdClient,
         metadata: ClusterMetadata, timers: any NodeTimers, leaseSeconds: Int = 2, lag: Duration = .seconds(2),
-        leaseReads: Bool = true, logger: Logger
+        leaseReads: Bool = true, logRetainBytes: Int = 64 << 20, logger: Logger
     ) {
         let start = ContinuousClock.now
         let nowMillis: @Sendable () -> UInt64 = { UInt64((ContinuousClock.now - start) / .milliseconds(1)) + 1 }
@@ -36,6 +38,7 @@ public final class LeaderHosting: Service {
         self.lease = LeadershipLease(etcd: etcd, ttlSeconds: leaseSeconds, nowMillis: nowMillis)
         self.lag = lag
         self.leaseReads = leaseReads
+        self.logRetainBytes = logRetainBytes
         self.timers = timers
         transport = NetworkLeaderTransport(network: network)
         self.logger = logger
@@ -83,14 +86,14 @@ public final class LeaderHosting: Service {
         where node.leaderReplicas.replica(keyspace: partition.keyspace.name, partition: partition.partition) == nil {
             guard let keyspace = try? node.keyspace(named: partition.keyspace.name) else { continue }
             do {
-                let log = try PartitionLog(
-                    storage: storage, keyspace: partition.keyspace, partition: partition.partition)
                 var configuration = LeaderReplicaConfiguration(
                     me: node.id, replicas: partition.replicas, minInSync: keyspace.minInSync ?? 1, lag: lag)
                 configuration.leaseReads = leaseReads
+                configuration.logRetainBytes = logRetainBytes
                 let replica = try LeaderReplica(
                     configuration: configuration, keyspace: partition.keyspace, partition: partition.partition,
-                    log: log, coordination: election, transport: transport, timers: timers, nowMillis: nowMillis,
+                    storage: storage, coordination: election, transport: transport, timers: timers,
+                    nowMillis: nowMillis,
                     onLogCut: { [node, keyspace = partition.keyspace, index = partition.partition] cut, now in
                         node.leaderLogCut(cut, keyspace: keyspace, partition: index, monotonicNow: now)
                     })

@@ -16,8 +16,8 @@ final class LeaderSimNode: @unchecked Sendable {
     let clockRate: Double
     /// nil while the node is down.
     private var machine: LeaderReplicaStateMachine?
-    /// Bumped at every crash: disk and timer callbacks of an earlier life are dropped.
-    private var generation = 0
+    /// Bumped at every boot and crash: disk and timer callbacks of an earlier life are dropped.
+    private(set) var generation = 0
     private var pausedUntil: UInt64?
     private var backlog: [(LeaderSimNode) -> Void] = []
     /// The etcd lease of this boot, and the ISR etcd last showed.
@@ -28,6 +28,7 @@ final class LeaderSimNode: @unchecked Sendable {
     private var writeReplies: [ReplicaRequestID: (LeaderWriteOutcome) -> Void] = [:]
     private var readReplies: [ReplicaRequestID: (Result<LeaderRead, LeaderReadFailure>) -> Void] = [:]
     private var incomingFetches: [ReplicaRequestID: (follower: NodeID, number: UInt64)] = [:]
+    private var incomingSnapshots: [ReplicaRequestID: (follower: NodeID, number: UInt64)] = [:]
 
     init(id: NodeID, simulation: LeaderSimulation, clockRate: Double) {
         self.id = id
@@ -41,6 +42,8 @@ final class LeaderSimNode: @unchecked Sendable {
     var now: UInt64 { UInt64(Double(world.nowMillis) * clockRate) }
 
     var isLeading: Bool { machine?.isLeading ?? false }
+
+    var isInstallingSnapshot: Bool { machine?.isInstallingSnapshot ?? false }
 
     /// The node's role and log end, for traces.
     var summary: String {
@@ -57,8 +60,10 @@ final class LeaderSimNode: @unchecked Sendable {
         generation += 1
         lease = simulation.newLease()
         do {
+            log.open()
             machine = try LeaderReplicaStateMachine(
-                configuration: simulation.replicaConfiguration(id), log: log, durable: log.durable)
+                configuration: simulation.replicaConfiguration(id), log: log, state: log, mark: log.mark,
+                durable: log.durable)
         } catch {
             preconditionFailure("\(id) cannot open its simulated log: \(error)")
         }
@@ -73,6 +78,7 @@ final class LeaderSimNode: @unchecked Sendable {
         writeReplies = [:]
         readReplies = [:]
         incomingFetches = [:]
+        incomingSnapshots = [:]
         pausedUntil = nil
         world.schedule(afterMillis: millis) { self.boot() }
     }
@@ -129,28 +135,54 @@ final class LeaderSimNode: @unchecked Sendable {
         for action in actions {
             switch action {
             case .append(let entries):
-                let born = generation
-                let done = max(diskFreeAt, world.nowMillis) + world.between(1...3)
-                diskFreeAt = done
-                world.schedule(afterMillis: done - world.nowMillis) {
-                    guard self.generation == born else { return }
-                    self.log.append(entries)
-                    self.deliver { node in
-                        node.perform(node.machine!.appended(through: node.log.durable, now: node.now))
-                    }
+                disk(world.between(1...3)) { node in
+                    node.log.append(entries)
+                    return { $0.machine!.appended(through: $0.log.durable, now: $0.now) }
                 }
             case .truncate(let sequence):
-                let born = generation
-                let done = max(diskFreeAt, world.nowMillis) + 1
-                diskFreeAt = done
-                world.schedule(afterMillis: done - world.nowMillis) {
-                    guard self.generation == born else { return }
-                    if self.log.durable > sequence {
-                        self.simulation.trace(
-                            "\(self.id) truncates \(self.log.durable - sequence) entries after \(sequence)")
+                disk(1) { node in
+                    if node.log.durable > sequence {
+                        node.simulation.trace(
+                            "\(node.id) truncates \(node.log.durable - sequence) entries after \(sequence)")
                     }
-                    self.log.truncate(after: sequence)
-                    self.deliver { node in node.perform(node.machine!.truncated(after: sequence, now: node.now)) }
+                    node.log.truncate(after: sequence)
+                    return { $0.machine!.truncated(after: sequence, now: $0.now) }
+                }
+            case .apply(let entries, let mark):
+                disk(world.between(1...3)) { node in
+                    node.log.apply(entries, mark: mark)
+                    node.simulation.applied(entries, by: node.id)
+                    return { $0.machine!.applied(through: mark.applied.sequence, now: $0.now) }
+                }
+            case .trimLog(let through):
+                disk(1) { node in
+                    node.log.trim(through: through)
+                    return nil
+                }
+            case .wipeState(let mark):
+                simulation.trace("\(id) wipes its state for a snapshot")
+                disk(1) { node in
+                    node.log.wipe(mark: mark)
+                    return nil
+                }
+            case .storeSnapshotPart(let items):
+                disk(world.between(1...3)) { node in
+                    node.log.store(items)
+                    return { $0.machine!.snapshotPartStored(now: $0.now) }
+                }
+            case .finishInstall(let mark):
+                disk(1) { node in
+                    node.log.finishInstall(mark)
+                    node.simulation.snapshotInstalled(mark.applied, by: node.id)
+                    return { $0.machine!.snapshotInstalled(now: $0.now) }
+                }
+            case .sendSnapshotRequest(let number, let leader, let request):
+                let me = id
+                simulation.send(from: id, to: leader) { $0.snapshotArrived(request, from: me, number: number) }
+            case .answerSnapshot(let request, let reply):
+                guard let asker = incomingSnapshots.removeValue(forKey: request) else { continue }
+                simulation.send(from: id, to: asker.follower) { node in
+                    node.perform(node.machine!.snapshotAnswered(number: asker.number, reply, now: node.now))
                 }
             case .sendFetch(let number, let leader, let request):
                 let me = id
@@ -194,6 +226,23 @@ final class LeaderSimNode: @unchecked Sendable {
         }
     }
 
+    /// A disk operation: `body` changes the durable partition once the disk gets to it
+    /// (after the operations before it, `millis` later) in this life only, and may name
+    /// the event to report then.
+    private func disk(
+        _ millis: UInt64,
+        _ body: @escaping (LeaderSimNode) -> ((LeaderSimNode) -> [LeaderReplicaAction])?
+    ) {
+        let born = generation
+        let done = max(diskFreeAt, world.nowMillis) + millis
+        diskFreeAt = done
+        world.schedule(afterMillis: done - world.nowMillis) {
+            guard self.generation == born else { return }
+            guard let report = body(self) else { return }
+            self.deliver { node in node.perform(report(node)) }
+        }
+    }
+
     private func newRequest() -> ReplicaRequestID {
         nextRequest += 1
         return ReplicaRequestID(nextRequest)
@@ -203,6 +252,12 @@ final class LeaderSimNode: @unchecked Sendable {
         let id = newRequest()
         incomingFetches[id] = (follower, number)
         perform(machine!.fetchReceived(id, request, now: now))
+    }
+
+    private func snapshotArrived(_ request: SnapshotRequest, from follower: NodeID, number: UInt64) {
+        let id = newRequest()
+        incomingSnapshots[id] = (follower, number)
+        perform(machine!.snapshotRequested(id, request, now: now))
     }
 
     // MARK: etcd (the server's LeadershipLease and PartitionLeadership)
@@ -306,6 +361,15 @@ final class LeaderSimNode: @unchecked Sendable {
         }
         perform(
             machine!.read(id, key: Array(key.utf8), level: .linearizable, after: nil, deadline: now + 1000, now: now))
+    }
+
+    /// A client's follower read of this replica's committed state, once it holds `after`.
+    func clientFollowerRead(
+        key: String, after: LogPosition?, reply: @escaping (Result<LeaderRead, LeaderReadFailure>) -> Void
+    ) {
+        let id = newRequest()
+        readReplies[id] = { [unowned self] result in respond(reply, result) }
+        perform(machine!.read(id, key: Array(key.utf8), level: .follower, after: after, deadline: now + 1000, now: now))
     }
 
     private func respond<T>(_ reply: @escaping (T) -> Void, _ value: T) {

@@ -31,6 +31,9 @@ public final class LeaderSimulation: @unchecked Sendable {
         /// Break the fencing on purpose (tests that the checks catch it): a leader
         /// acknowledges without checking its lease.
         public var ignoreLease = false
+        /// How many bytes of entries a log keeps for lagging replicas: small, so that
+        /// trimming and snapshots happen in every run.
+        public var logRetainBytes = 400
 
         public init(seed: UInt64) { self.seed = seed }
     }
@@ -47,6 +50,11 @@ public final class LeaderSimulation: @unchecked Sendable {
         /// Conditional writes that succeeded, and that were refused with 412.
         public var conditionalWrites = 0
         public var failedConditions = 0
+        /// Follower reads answered, and refused while a snapshot was being installed.
+        public var followerReads = 0
+        public var readsRefusedInstalling = 0
+        /// Snapshots installed by followers.
+        public var snapshotsInstalled = 0
         public var faults: [String] = []
         public var violations: [String] = []
         /// What happened, in order (elections, step-downs, truncations, faults, ISR changes).
@@ -99,6 +107,10 @@ public final class LeaderSimulation: @unchecked Sendable {
         configuration.confirmationTimeout = .milliseconds(300)
         configuration.proposalRetry = .milliseconds(300)
         configuration.conditionWait = .milliseconds(500)
+        configuration.logRetainBytes = options.logRetainBytes
+        // Small parts: a snapshot takes several, and faults strike between them.
+        configuration.snapshotPartBytes = 24
+        configuration.snapshotIdle = .milliseconds(1000)
         return configuration
     }
 
@@ -218,6 +230,8 @@ public final class LeaderSimulation: @unchecked Sendable {
         case write(key: String, ack: PartitionLeader.Ack)
         case read(key: String)
         case conditional(key: String, expected: String?, version: LogPosition?)
+        /// A read of any replica's committed state, after the key's last acknowledged write.
+        case followerRead(key: String, after: LogPosition?)
     }
 
     /// What each client's last operation read, if it was a read.
@@ -225,18 +239,25 @@ public final class LeaderSimulation: @unchecked Sendable {
 
     private func clientStep(_ client: Int) {
         guard world.nowMillis < clientsStop else { return }
-        let roll = world.between(0...9)
+        let roll = world.between(0...10)
+        let readKey = "k\(world.between(0...2))"
         var operation: ClientOperation =
             switch roll {
             case 0..<4: .write(key: "k\(roll % 3)", ack: .all)
             case 4..<6: .write(key: "async\(roll % 2)", ack: .leader)
+            case 10:
+                .followerRead(key: readKey, after: world.chance(0.5) ? lastAcknowledged[readKey] : nil)
             default: .read(key: "k\(roll % 3)")
             }
         // Half the time a read is followed by a conditional write of what it saw.
         if let (key, seen, version) = lastRead.removeValue(forKey: client), world.chance(0.5) {
             operation = .conditional(key: key, expected: seen, version: version)
         }
-        let target = ids[Int(world.between(0...UInt64(ids.count - 1)))]
+        var target = ids[Int(world.between(0...UInt64(ids.count - 1)))]
+        // Follower reads go where a snapshot is being installed when there is such a node.
+        if case .followerRead = operation, let installing = ids.first(where: { nodes[$0]!.isInstallingSnapshot }) {
+            target = installing
+        }
         let call = world.nowMillis
         nextWriteID += 1
         let writeID = nextWriteID
@@ -255,6 +276,19 @@ public final class LeaderSimulation: @unchecked Sendable {
                 node.clientWrite(key: key, value: "w\(writeID)", ack: ack, condition: nil, hops: 1) { finish($0) }
             case .read(let key):
                 node.clientRead(key: key, hops: 1) { finish($0) }
+            case .followerRead(let key, let after):
+                node.clientFollowerRead(key: key, after: after) { result in
+                    switch result {
+                    case .success(let read):
+                        self.followerReads.append((node.id, node.generation, key, after, read))
+                        self.report.followerReads += 1
+                    case .failure(.installingSnapshot):
+                        self.report.readsRefusedInstalling += 1
+                    case .failure:
+                        break
+                    }
+                    finish(.refused)
+                }
             case .conditional(let key, _, let version):
                 let condition: LeaderWriteCondition = version.map { .matches($0) } ?? .absent
                 node.clientWrite(key: key, value: "w\(writeID)", ack: .all, condition: condition, hops: 1) {
@@ -269,6 +303,7 @@ public final class LeaderSimulation: @unchecked Sendable {
         switch (operation, reply) {
         case (.write(let key, .all), .written(let position)?):
             acknowledged[writeID] = (position, .all, world.nowMillis)
+            lastAcknowledged[key] = max(lastAcknowledged[key] ?? position, position)
             report.acknowledgedAll += 1
             history[key, default: []].append(
                 .init(client: client, action: .write("w\(writeID)"), call: Int64(call), returned: now))
@@ -304,6 +339,29 @@ public final class LeaderSimulation: @unchecked Sendable {
         default:
             break  // refused before it was appended, or a read that did not answer
         }
+    }
+
+    /// Each key's latest acknowledged `ack=all` write, for follower reads' `after`.
+    private var lastAcknowledged: [String: LogPosition] = [:]
+    /// Follower reads answered: by whom, of what, after which token, and what they read.
+    private var followerReads: [(node: NodeID, life: Int, key: String, after: LogPosition?, read: LeaderRead)] = []
+    /// Every entry any replica applied to its state, by sequence (committed: they must agree).
+    var appliedEntries: [UInt64: LeaderEntry] = [:]
+
+    func applied(_ entries: [LeaderEntry], by node: NodeID) {
+        for entry in entries {
+            if let earlier = appliedEntries[entry.position.sequence], earlier != entry {
+                report.violations.append(
+                    "\(node) applied \(entry.position) where another replica applied \(earlier.position): committed entries differ"
+                )
+            }
+            appliedEntries[entry.position.sequence] = entry
+        }
+    }
+
+    func snapshotInstalled(_ base: LogPosition, by node: NodeID) {
+        trace("\(node) installed a snapshot at \(base)")
+        report.snapshotsInstalled += 1
     }
 
     /// A leader acknowledged a write: remember when and in which epoch, for the fencing check.
@@ -357,26 +415,66 @@ public final class LeaderSimulation: @unchecked Sendable {
             report.violations.append("no working leader 3 s after the faults healed")
             return
         }
-        let final = leader.log.entries
+        // The leader's log as it would be untrimmed: trimmed entries were applied somewhere.
+        func finalEntry(_ sequence: UInt64) -> LeaderEntry? {
+            if sequence > leader.log.logBase {
+                let index = Int(sequence - leader.log.logBase - 1)
+                return index < leader.log.entries.count ? leader.log.entries[index] : nil
+            }
+            return appliedEntries[sequence]
+        }
         for node in nodes.values.sorted(by: { $0.id < $1.id }) {
             trace("end: \(node.id) \(node.summary)")
         }
+        let finalState = leader.log.materialized
         for node in nodes.values where node.id != leaderID {
-            if node.log.entries != final {
-                let shared = zip(node.log.entries, final).prefix { $0 == $1 }.count
+            if node.log.durable != leader.log.durable || node.log.materialized != finalState {
                 report.violations.append(
-                    "\(node.id)'s log (\(node.log.entries.count) entries) differs from leader \(leaderID)'s (\(final.count)) from entry \(shared + 1)"
+                    "\(node.id)'s state and log (through \(node.log.durable), \(node.log.materialized.count) keys) differ from leader \(leaderID)'s (through \(leader.log.durable), \(finalState.count) keys)"
                 )
+            }
+            for entry in node.log.entries where entry.position.sequence > leader.log.logBase {
+                if finalEntry(entry.position.sequence) != entry {
+                    report.violations.append("\(node.id)'s log holds \(entry.position), the leader's does not")
+                    break
+                }
+            }
+        }
+        // Follower reads: never below their token, always a value committed at the
+        // position they name, and never older than an earlier one of the same replica in
+        // the same life (committed state only grows there: a half-installed snapshot would
+        // read older, or nothing).
+        var seen: [String: LogPosition] = [:]
+        for read in followerReads {
+            let name = "\(read.node)/\(read.life)/\(read.key)"
+            let position = read.read.position ?? .start
+            if let earlier = seen[name], position < earlier {
+                report.violations.append(
+                    "\(read.node) answered a follower read of \(read.key) with \(position), older than the \(earlier) it answered before"
+                )
+            }
+            seen[name] = max(seen[name] ?? position, position)
+            if let after = read.after, (read.read.position ?? .start) < after {
+                report.violations.append(
+                    "\(read.node) answered a follower read of \(read.key) after \(after) with \(read.read.position.map(\.description) ?? "nothing")"
+                )
+            }
+            if let position = read.read.position {
+                let entry = appliedEntries[position.sequence] ?? finalEntry(position.sequence)
+                if entry?.position != position || entry?.key != Array(read.key.utf8) || entry?.value != read.read.value
+                {
+                    report.violations.append(
+                        "\(read.node) answered a follower read of \(read.key) with a value that is not the one committed at \(position)"
+                    )
+                }
             }
         }
         // The loss report: every cut write listed, and the ranges of cuts too long to list.
         let reported = Set(cuts.flatMap { $0.cut.writes.map(\.position) })
         let unlisted = cuts.filter { $0.cut.writes.count == LeaderLogCut.writesMax }
         for (id, ack) in acknowledged.sorted(by: { $0.key < $1.key }) {
-            let index = Int(ack.position.sequence) - 1
-            let present =
-                index < final.count && final[index].value == Array("w\(id)".utf8)
-                && final[index].position == ack.position
+            let entry = finalEntry(ack.position.sequence)
+            let present = entry?.value == Array("w\(id)".utf8) && entry?.position == ack.position
             if ack.ack == .all, reported.contains(ack.position) {
                 report.violations.append("ack=all write w\(id) at \(ack.position) was reported cut from a log")
             }
