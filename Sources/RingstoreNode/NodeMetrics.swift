@@ -18,6 +18,10 @@ public struct NodeMetrics: Sendable {
     let tombstonesPurged: Counter
     let leaderLogCuts: Counter
     let leaderLogCutEntries: Counter
+    let leaderSnapshotsBegun: Counter
+    let leaderSnapshotsInstalled: Counter
+    let leaderSnapshotBytesReceived: Counter
+    let leaderSnapshotBytesSent: Counter
     private let exchangesConverged: Counter
     private let exchangesUnconverged: Counter
     private let factory: any MetricsFactory
@@ -39,6 +43,10 @@ public struct NodeMetrics: Sendable {
         tombstonesPurged = counter("ringstore_tombstones_purged_total")
         leaderLogCuts = counter("ringstore_leader_log_cuts_total")
         leaderLogCutEntries = counter("ringstore_leader_log_cut_entries_total")
+        leaderSnapshotsBegun = counter("ringstore_leader_snapshots_total", [("outcome", "begun")])
+        leaderSnapshotsInstalled = counter("ringstore_leader_snapshots_total", [("outcome", "installed")])
+        leaderSnapshotBytesReceived = counter("ringstore_leader_snapshot_bytes_total", [("direction", "received")])
+        leaderSnapshotBytesSent = counter("ringstore_leader_snapshot_bytes_total", [("direction", "sent")])
         exchangesConverged = counter("ringstore_anti_entropy_exchanges_total", [("outcome", "converged")])
         exchangesUnconverged = counter("ringstore_anti_entropy_exchanges_total", [("outcome", "unconverged")])
         self.factory = factory

@@ -47,6 +47,7 @@ public final class LeaderReplica: Sendable {
     let timers: any NodeTimers
     let nowMillis: @Sendable () -> UInt64
     let onLogCut: @Sendable (LeaderLogCut, _ monotonicNow: UInt64) -> Void
+    let onSnapshot: @Sendable (LeaderSnapshotProgress) -> Void
 
     private struct State {
         var machine: LeaderReplicaStateMachine
@@ -73,9 +74,11 @@ public final class LeaderReplica: Sendable {
         state stateStore: PartitionStateStore, coordination: any LeaderCoordination, transport: any LeaderTransport,
         timers: any NodeTimers,
         nowMillis: @escaping @Sendable () -> UInt64,
-        onLogCut: @escaping @Sendable (LeaderLogCut, _ monotonicNow: UInt64) -> Void = { _, _ in }
+        onLogCut: @escaping @Sendable (LeaderLogCut, _ monotonicNow: UInt64) -> Void = { _, _ in },
+        onSnapshot: @escaping @Sendable (LeaderSnapshotProgress) -> Void = { _ in }
     ) throws(RingstoreError) {
         me = configuration.me
+        self.onSnapshot = onSnapshot
         self.keyspace = keyspace
         self.partition = partition
         self.log = log
@@ -98,14 +101,16 @@ public final class LeaderReplica: Sendable {
         configuration: LeaderReplicaConfiguration, keyspace: KeyspaceName, partition: Int,
         storage: any ReplicaStorage, coordination: any LeaderCoordination, transport: any LeaderTransport,
         timers: any NodeTimers, nowMillis: @escaping @Sendable () -> UInt64,
-        onLogCut: @escaping @Sendable (LeaderLogCut, _ monotonicNow: UInt64) -> Void = { _, _ in }
+        onLogCut: @escaping @Sendable (LeaderLogCut, _ monotonicNow: UInt64) -> Void = { _, _ in },
+        onSnapshot: @escaping @Sendable (LeaderSnapshotProgress) -> Void = { _ in }
     ) throws(RingstoreError) {
         let state = try PartitionStateStore(storage: storage, keyspace: keyspace, partition: partition)
         let log = try PartitionLog(
             storage: storage, keyspace: keyspace, partition: partition, applied: state.opened.applied.sequence)
         try self.init(
             configuration: configuration, keyspace: keyspace, partition: partition, log: log, state: state,
-            coordination: coordination, transport: transport, timers: timers, nowMillis: nowMillis, onLogCut: onLogCut)
+            coordination: coordination, transport: transport, timers: timers, nowMillis: nowMillis, onLogCut: onLogCut,
+            onSnapshot: onSnapshot)
     }
 
     /// What the replica holds, whole: its state with the durable log entries not applied
@@ -226,6 +231,10 @@ public final class LeaderReplica: Sendable {
     /// What `/v1/cluster` shows of the partition on this node.
     public var status: Status { state.withLock { $0.machine.status } }
 
+    private static func bytes(_ items: [PartitionStateItem]) -> Int {
+        items.reduce(0) { $0 + $1.key.count + $1.value.count }
+    }
+
     private static func newRequest(_ state: inout State) -> ReplicaRequestID {
         state.nextRequest += 1
         return ReplicaRequestID(state.nextRequest)
@@ -329,10 +338,13 @@ public final class LeaderReplica: Sendable {
                 }
             }
         case .answerSnapshot(let id, let reply):
+            if case .chunk(_, _, _, let items, _) = reply { onSnapshot(.partServed(bytes: Self.bytes(items))) }
             state.withLock { $0.snapshots.removeValue(forKey: id) }?(reply)
         case .wipeState(let mark):
+            onSnapshot(.begun)
             stateStore.wipe(mark: mark, log: log)
         case .storeSnapshotPart(let items):
+            onSnapshot(.partStored(items: items.count, bytes: Self.bytes(items)))
             stateStore.store(items) { [self] error in
                 if let error {
                     decide { $0.appendFailed(error.detail, now: $1) }
@@ -346,6 +358,7 @@ public final class LeaderReplica: Sendable {
                 if let error {
                     decide { $0.appendFailed(error.detail, now: $1) }
                 } else {
+                    onSnapshot(.installed(base: mark.applied))
                     decide { $0.snapshotInstalled(now: $1) }
                 }
             }

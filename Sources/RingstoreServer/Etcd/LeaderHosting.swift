@@ -96,6 +96,9 @@ public final class LeaderHosting: Service {
                     nowMillis: nowMillis,
                     onLogCut: { [node, keyspace = partition.keyspace, index = partition.partition] cut, now in
                         node.leaderLogCut(cut, keyspace: keyspace, partition: index, monotonicNow: now)
+                    },
+                    onSnapshot: { [node, keyspace = partition.keyspace, index = partition.partition] progress in
+                        node.leaderSnapshot(progress, keyspace: keyspace, partition: index)
                     })
                 node.leaderReplicas.register(replica)
                 opened += 1
