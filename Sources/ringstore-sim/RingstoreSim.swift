@@ -76,7 +76,7 @@ struct RingstoreSim: ParsableCommand {
             let report = LeaderSimulation(options: options).run()
             if verbose { for line in report.trace { print("  \(line)") } }
             print(
-                "seed \(seed): \(report.elections) elections, \(report.acknowledgedAll) ack=all, \(report.acknowledgedLeader) ack=leader (\(report.lostLeaderAcks) lost), \(report.linearizableReads) linearizable reads, \(report.conditionalWrites) conditional writes (\(report.failedConditions) refused with 412), \(report.followerReads) follower reads (\(report.readsRefusedInstalling) refused mid-snapshot), \(report.snapshotsInstalled) snapshots installed: \(report.passed ? "ok" : "FAILED")"
+                "seed \(seed): \(report.elections) elections, \(report.acknowledgedAll) ack=all, \(report.acknowledgedLeader) ack=leader (\(report.lostLeaderAcks) lost), \(report.linearizableReads) linearizable reads, \(report.conditionalWrites) conditional writes (\(report.failedConditions) refused with 412), \(report.followerReads) follower reads (\(report.readsRefusedInstalling) refused mid-snapshot), \(report.snapshotsInstalled) snapshots installed (\(report.crashesMidSnapshot) crashed mid-install): \(report.passed ? "ok" : "FAILED")"
             )
             for violation in report.violations { print("  \(violation)") }
             if !report.passed { failed += 1 }

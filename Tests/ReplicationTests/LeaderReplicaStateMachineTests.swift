@@ -187,6 +187,52 @@ import Testing
         #expect(matched.contains(.append([LeaderEntry(position: Self.position(3), key: [9], value: [3])])))
     }
 
+    /// A replica reopened over a trimmed log: the state holds what was applied, the mark
+    /// the epoch history. Tokens below the log's start are judged by that history; as a
+    /// leader it sends a follower that lacks the trimmed entries to a snapshot.
+    @Test func tokensBelowTheLogStartAreJudgedByTheHistoryAndLaggingFollowersGetASnapshot() throws {
+        let log = MemoryLog()
+        var history = EpochHistory()
+        history.begin(Self.epoch, at: 1)
+        history.begin(Epoch(9), at: 6)
+        log.state[[1]] = PartitionStateItem(key: [1], position: LogPosition(epoch: Epoch(9), sequence: 10), value: [5])
+        let mark = PartitionStateMark(applied: LogPosition(epoch: Epoch(9), sequence: 10), history: history)
+        var machine = try Machine(configuration: Self.configuration(), log: log, state: log, mark: mark, durable: 10)
+        #expect(machine.logStartSequence == 11 && machine.appliedThroughSequence == 10)
+        _ = machine.leaderIs(Self.n2, epoch: Epoch(9), now: 10)
+        func read(_ id: UInt64, after: LogPosition) -> Result<LeaderRead, LeaderReadFailure>? {
+            Self.reads(machine.read(Self.id(id), key: [1], level: .follower, after: after, deadline: 500, now: 20))[
+                Self.id(id)]
+        }
+        let current = LeaderRead(value: [5], position: LogPosition(epoch: Epoch(9), sequence: 10))
+        #expect(read(1, after: Self.position(3)) == .success(current), "epoch 7 wrote sequence 3: committed")
+        let lost = LogPosition(epoch: Epoch(8), sequence: 7)
+        #expect(read(2, after: lost) == .failure(.tokenLost(lost)), "epoch 9 wrote sequence 7: 8.7 was cut")
+        #expect(read(3, after: LogPosition(epoch: Epoch(9), sequence: 10)) == .success(current))
+
+        // Leading epoch 11, it answers a fetch from below its log's start with a snapshot.
+        _ = machine.elected(Epoch(11), inSync: [Self.n1, Self.n2, Self.n3], leaseValidUntil: 10_000, now: 30)
+        let fetched = machine.fetchReceived(
+            Self.id(4), FetchRequest(follower: Self.n3, epoch: Epoch(11), last: Self.position(3)), now: 31)
+        #expect(fetched.contains(.answerFetch(Self.id(4), .snapshot(epoch: Epoch(11), logStart: 11), [])))
+        let part = machine.snapshotRequested(
+            Self.id(5), SnapshotRequest(follower: Self.n3, epoch: Epoch(11), base: nil, offset: 0), now: 32)
+        var through = history
+        through.truncate(after: 10)
+        #expect(
+            part.contains(
+                .answerSnapshot(
+                    Self.id(5),
+                    .chunk(
+                        epoch: Epoch(11), base: LogPosition(epoch: Epoch(9), sequence: 10), history: through,
+                        items: [log.state[[1]]!], next: nil))))
+        // A request for a snapshot the leader does not hold is told to begin again.
+        let stale = machine.snapshotRequested(
+            Self.id(6), SnapshotRequest(follower: Self.n2, epoch: Epoch(11), base: Self.position(4), offset: 1), now: 33
+        )
+        #expect(stale.contains(.answerSnapshot(Self.id(6), .gone(epoch: Epoch(11)))))
+    }
+
     @Test func steppingDownAnswersEverythingThatWaitsOnTheLeader() throws {
         var (machine, log) = try Self.leader(leaseReads: false)
         let write = machine.write(Self.id(2), key: [9], value: [1], ack: .all, condition: nil, deadline: 5000, now: 500)

@@ -72,6 +72,7 @@ final class LeaderSimNode: @unchecked Sendable {
 
     /// kill -9: the durable log stays, everything else goes.
     func crash(restartAfter millis: UInt64) {
+        if isInstallingSnapshot { simulation.report.crashesMidSnapshot += 1 }
         machine = nil
         generation += 1
         backlog = []
@@ -160,7 +161,7 @@ final class LeaderSimNode: @unchecked Sendable {
                     return nil
                 }
             case .wipeState(let mark):
-                simulation.trace("\(id) wipes its state for a snapshot")
+                simulation.snapshotBegun(by: id)
                 disk(1) { node in
                     node.log.wipe(mark: mark)
                     return nil
@@ -363,12 +364,14 @@ final class LeaderSimNode: @unchecked Sendable {
             machine!.read(id, key: Array(key.utf8), level: .linearizable, after: nil, deadline: now + 1000, now: now))
     }
 
-    /// A client's follower read of this replica's committed state, once it holds `after`.
+    /// A client's follower read of this replica's committed state, once it holds `after`;
+    /// `served` hears the answer the moment the replica gives it (the order replicas
+    /// answer in is what the checks judge; the answer's trip back comes after).
     func clientFollowerRead(
-        key: String, after: LogPosition?, reply: @escaping (Result<LeaderRead, LeaderReadFailure>) -> Void
+        key: String, after: LogPosition?, served: @escaping (Result<LeaderRead, LeaderReadFailure>) -> Void
     ) {
         let id = newRequest()
-        readReplies[id] = { [unowned self] result in respond(reply, result) }
+        readReplies[id] = served
         perform(machine!.read(id, key: Array(key.utf8), level: .follower, after: after, deadline: now + 1000, now: now))
     }
 

@@ -53,8 +53,9 @@ public final class LeaderSimulation: @unchecked Sendable {
         /// Follower reads answered, and refused while a snapshot was being installed.
         public var followerReads = 0
         public var readsRefusedInstalling = 0
-        /// Snapshots installed by followers.
+        /// Snapshots installed by followers, and installs a crash cut short.
         public var snapshotsInstalled = 0
+        public var crashesMidSnapshot = 0
         public var faults: [String] = []
         public var violations: [String] = []
         /// What happened, in order (elections, step-downs, truncations, faults, ISR changes).
@@ -277,18 +278,20 @@ public final class LeaderSimulation: @unchecked Sendable {
             case .read(let key):
                 node.clientRead(key: key, hops: 1) { finish($0) }
             case .followerRead(let key, let after):
-                node.clientFollowerRead(key: key, after: after) { result in
-                    switch result {
-                    case .success(let read):
-                        self.followerReads.append((node.id, node.generation, key, after, read))
-                        self.report.followerReads += 1
-                    case .failure(.installingSnapshot):
-                        self.report.readsRefusedInstalling += 1
-                    case .failure:
-                        break
-                    }
-                    finish(.refused)
-                }
+                node.clientFollowerRead(
+                    key: key, after: after,
+                    served: { result in
+                        switch result {
+                        case .success(let read):
+                            self.followerReads.append((node.id, node.generation, key, after, read))
+                            self.report.followerReads += 1
+                        case .failure(.installingSnapshot):
+                            self.report.readsRefusedInstalling += 1
+                        case .failure:
+                            break
+                        }
+                        self.world.schedule(afterMillis: self.world.between(1...5)) { finish(.refused) }
+                    })
             case .conditional(let key, _, let version):
                 let condition: LeaderWriteCondition = version.map { .matches($0) } ?? .absent
                 node.clientWrite(key: key, value: "w\(writeID)", ack: .all, condition: condition, hops: 1) {
@@ -356,6 +359,21 @@ public final class LeaderSimulation: @unchecked Sendable {
                 )
             }
             appliedEntries[entry.position.sequence] = entry
+        }
+    }
+
+    /// A follower wiped its state for a snapshot: a third of the time (while faults still
+    /// strike) it is killed before the install can complete, and must start over.
+    func snapshotBegun(by node: NodeID) {
+        trace("\(node) wipes its state for a snapshot")
+        guard world.nowMillis < clientsStop, world.chance(0.3) else { return }
+        let delay = world.between(1...40)
+        let down = world.between(100...800)
+        world.schedule(afterMillis: delay) {
+            guard self.nodes[node]!.isInstallingSnapshot else { return }
+            self.report.faults.append("crash \(node) mid-snapshot for \(down) ms")
+            self.trace("fault: crash \(node) mid-snapshot for \(down) ms")
+            self.nodes[node]!.crash(restartAfter: down)
         }
     }
 
