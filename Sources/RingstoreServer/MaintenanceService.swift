@@ -6,7 +6,9 @@ import ServiceLifecycle
 
 /// Background work of a node: publishes the gauges of its stores (data, and the hint
 /// log) every second and compacts them (on NIO's thread pool, never on the cooperative
-/// pool) at the configured interval. It stops at once on graceful shutdown;
+/// pool) at the configured interval, and sooner when a store holds a segment's worth of
+/// dead bytes (overwrites, and leader-mode logs trimmed once applied, make garbage at the
+/// write rate: compaction keeps pace with it). It stops at once on graceful shutdown;
 /// `NodeServer.close()` closes the stores after.
 final class MaintenanceService: Service, Sendable {
     let stores: [(store: LogStore, gauges: StoreGauges)]
@@ -28,8 +30,13 @@ final class MaintenanceService: Service, Sendable {
     func run() async throws {
         var sinceCompaction = Duration.zero
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            for (store, gauges) in stores { gauges.publish(store.statistics()) }
-            if sinceCompaction >= compactionInterval {
+            var garbage = false
+            for (store, gauges) in stores {
+                let statistics = store.statistics()
+                gauges.publish(statistics)
+                garbage = garbage || statistics.deadBytes >= store.configuration.segmentBytesMax
+            }
+            if sinceCompaction >= compactionInterval || garbage {
                 sinceCompaction = .zero
                 for (store, _) in stores {
                     do {
