@@ -211,7 +211,9 @@ def metric(i, name, labels):
 
 
 def restart_and_snapshot(label, binary, bin_dir, work, args, parts):
-    node_args = f"--segment-bytes-max {args.segment_bytes} --leader-log-retain-bytes {args.retain_bytes}"
+    node_args = f"--segment-bytes-max {args.segment_bytes}"
+    if "snapshot" in parts:  # (a baseline build may predate the option; it only restarts)
+        node_args += f" --leader-log-retain-bytes {args.retain_bytes}"
     cluster = Cluster(binary, work, node_args)
     figures = {"label": label, "binary": binary}
     try:
