@@ -106,13 +106,15 @@ struct KeyIndex {
         let (slot, found) = find(key, hash: Self.hash(key))
         guard found else { return nil }
         let index = Int(slots[slot] - 1)
+        let removed = values[index]
         slots[slot] = Self.deletedSlot
         garbageBytes += Int(keyLengths[index])
         keyOffsets[index] = Self.freeOffset
         free.append(UInt32(index))
         count -= 1
+        // The rebuild renumbers the entries: `index` means nothing after it.
         if garbageBytes > 1 << 20 && garbageBytes * 2 > arena.count { rebuild(slotCount: slots.count) }
-        return values[index]
+        return removed
     }
 
     /// Calls `body` with every key and its entry, in no particular order.

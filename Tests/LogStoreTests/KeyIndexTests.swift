@@ -35,6 +35,23 @@ import Testing
         #expect(seen == model)
     }
 
+    /// The removal that passes the arena's reclaim threshold rebuilds the index, which
+    /// renumbers its entries: it still answers the entry it removed (it used to read the
+    /// renumbered array at the old index: another key's entry, or past the end, which
+    /// crashed a node compacting a store that trims a leader-mode log).
+    @Test func theRemovalThatRebuildsAnswersTheRemovedEntry() {
+        var index = KeyIndex()
+        let keys = (0..<3000).map { Array("key-\($0)-".utf8) + [UInt8](repeating: 9, count: 700) }
+        for (i, key) in keys.enumerated() {
+            index.set(
+                key, KeydirEntry(segment: 1, offset: UInt32(i), length: 1, isTombstone: false, sequence: UInt64(i)))
+        }
+        for (i, key) in keys.enumerated() {
+            #expect(index.remove(key)?.sequence == UInt64(i), "removal \(i)")
+        }
+        #expect(index.count == 0)
+    }
+
     @Test func emptyAndBoundaryKeys() {
         var index = KeyIndex()
         let longest = [UInt8](repeating: 1, count: KeyIndex.keyBytesMax)
