@@ -5,24 +5,25 @@ extension Node {
     /// Answers a request from a peer; `reply` is called exactly once, on any thread.
     /// What a peer sends is checked like what a client sends: a bad request gets a
     /// failure reply, never a crash.
+    /// The leader-mode replica of the partition hosted here; nil after answering a refusal.
+    private func hostedReplica(
+        _ keyspace: String, _ partition: Int, reply: @Sendable (PeerReply) -> Void
+    ) -> LeaderReplica? {
+        if let replica = leaderReplicas.replica(keyspace: keyspace, partition: partition) { return replica }
+        reply(
+            PeerReply(
+                RingstoreError(.unknownKeyspace, "no replica of leader-mode partition \(keyspace)/\(partition) here")))
+        return nil
+    }
+
     public func handle(_ request: PeerRequest, reply: @escaping @Sendable (PeerReply) -> Void) {
         switch request {
         case .leaderFetch(let keyspace, let partition, let fetch):
-            guard let replica = leaderReplicas.replica(keyspace: keyspace, partition: partition) else {
-                return reply(
-                    PeerReply(
-                        RingstoreError(
-                            .unknownKeyspace, "no replica of leader-mode partition \(keyspace)/\(partition) here")))
-            }
+            guard let replica = hostedReplica(keyspace, partition, reply: reply) else { return }
             // The leader may hold the fetch until it has something new (up to 500 ms).
             replica.fetch(fetch) { answer, entries in reply(.leaderFetched(answer, entries)) }
         case .leaderSnapshot(let keyspace, let partition, let request):
-            guard let replica = leaderReplicas.replica(keyspace: keyspace, partition: partition) else {
-                return reply(
-                    PeerReply(
-                        RingstoreError(
-                            .unknownKeyspace, "no replica of leader-mode partition \(keyspace)/\(partition) here")))
-            }
+            guard let replica = hostedReplica(keyspace, partition, reply: reply) else { return }
             replica.snapshot(request) { reply(.leaderSnapshotPart($0)) }
         case .leaderWrite(let write):
             leaderWrite(write, forwarded: true) { result in

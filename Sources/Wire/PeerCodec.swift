@@ -81,18 +81,12 @@ public enum PeerCodec {
             for bucket in buckets.prefix(Int(UInt16.max)) { w.write(UInt16(clamping: bucket)) }
         case .leaderFetch(let keyspace, let partition, let fetch):
             kind = .leaderFetch
-            w.writeShortBlob(Array(keyspace.utf8.prefix(Int(UInt16.max))))
-            w.write(UInt32(clamping: partition))
-            w.writeShortBlob(Array(fetch.follower.name.utf8.prefix(Int(UInt16.max))))
-            w.write(fetch.epoch.value)
+            writeFollowerAsking(&w, keyspace, partition, fetch.follower, fetch.epoch)
             w.write(fetch.last.epoch.value)
             w.write(fetch.last.sequence)
         case .leaderSnapshot(let keyspace, let partition, let request):
             kind = .leaderSnapshot
-            w.writeShortBlob(Array(keyspace.utf8.prefix(Int(UInt16.max))))
-            w.write(UInt32(clamping: partition))
-            w.writeShortBlob(Array(request.follower.name.utf8.prefix(Int(UInt16.max))))
-            w.write(request.epoch.value)
+            writeFollowerAsking(&w, keyspace, partition, request.follower, request.epoch)
             w.write(request.base == nil ? UInt8(0) : 1)
             if let base = request.base { writePosition(&w, base) }
             w.write(request.offset)
@@ -515,6 +509,17 @@ public enum PeerCodec {
             items.append(PartitionStateItem(key: key, position: position, value: value))
         }
         return .chunk(epoch: epoch, base: base, history: history, items: items, next: hasNext == 1 ? next : nil)
+    }
+
+    /// What a follower's request to a partition's leader begins with: keyspace, u32
+    /// partition, the follower's id and the u64 epoch it knows.
+    private static func writeFollowerAsking(
+        _ w: inout ByteWriter, _ keyspace: String, _ partition: Int, _ follower: NodeID, _ epoch: Epoch
+    ) {
+        w.writeShortBlob(Array(keyspace.utf8.prefix(Int(UInt16.max))))
+        w.write(UInt32(clamping: partition))
+        w.writeShortBlob(Array(follower.name.utf8.prefix(Int(UInt16.max))))
+        w.write(epoch.value)
     }
 
     /// A leader-mode token: epoch and sequence as u64.

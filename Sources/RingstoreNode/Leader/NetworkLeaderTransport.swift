@@ -16,20 +16,11 @@ public struct NetworkLeaderTransport: LeaderTransport {
         from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: FetchRequest,
         reply: @escaping @Sendable (Result<(FetchReply, [LeaderEntry]), RingstoreError>) -> Void
     ) {
-        network.send(
-            .leaderFetch(keyspace: keyspace.name, partition: partition, request), to: leader,
-            timeoutMillis: timeoutMillis
-        ) { result in
-            switch result {
-            case .success(.leaderFetched(let answer, let entries)):
-                reply(.success((answer, entries)))
-            case .success(.failed(_, let detail, _, _)):
-                reply(.failure(RingstoreError(.unavailable, "\(leader) refused the fetch: \(detail)")))
-            case .success:
-                reply(.failure(RingstoreError(.unavailable, "\(leader) answered a fetch out of turn")))
-            case .failure(let error):
-                reply(.failure(error))
-            }
+        ask(leader, .leaderFetch(keyspace: keyspace.name, partition: partition, request), what: "fetch") {
+            guard case .leaderFetched(let answer, let entries) = $0 else { return nil }
+            return (answer, entries)
+        } reply: {
+            reply($0)
         }
     }
 
@@ -37,17 +28,29 @@ public struct NetworkLeaderTransport: LeaderTransport {
         from leader: NodeID, keyspace: KeyspaceName, partition: Int, _ request: SnapshotRequest,
         reply: @escaping @Sendable (Result<SnapshotReply, RingstoreError>) -> Void
     ) {
-        network.send(
-            .leaderSnapshot(keyspace: keyspace.name, partition: partition, request), to: leader,
-            timeoutMillis: timeoutMillis
-        ) { result in
+        ask(leader, .leaderSnapshot(keyspace: keyspace.name, partition: partition, request), what: "snapshot request") {
+            guard case .leaderSnapshotPart(let answer) = $0 else { return nil }
+            return answer
+        } reply: {
+            reply($0)
+        }
+    }
+
+    /// Sends `request` to `leader`; `expected` picks the answer out of the reply it should
+    /// get (nil: a reply out of turn).
+    private func ask<Answer: Sendable>(
+        _ leader: NodeID, _ request: PeerRequest, what: String,
+        expected: @escaping @Sendable (PeerReply) -> Answer?,
+        reply: @escaping @Sendable (Result<Answer, RingstoreError>) -> Void
+    ) {
+        network.send(request, to: leader, timeoutMillis: timeoutMillis) { result in
             switch result {
-            case .success(.leaderSnapshotPart(let answer)):
-                reply(.success(answer))
-            case .success(.failed(_, let detail, _, _)):
-                reply(.failure(RingstoreError(.unavailable, "\(leader) refused the snapshot request: \(detail)")))
-            case .success:
-                reply(.failure(RingstoreError(.unavailable, "\(leader) answered a snapshot request out of turn")))
+            case .success(let answer):
+                if let expected = expected(answer) { return reply(.success(expected)) }
+                if case .failed(_, let detail, _, _) = answer {
+                    return reply(.failure(RingstoreError(.unavailable, "\(leader) refused the \(what): \(detail)")))
+                }
+                reply(.failure(RingstoreError(.unavailable, "\(leader) answered a \(what) out of turn")))
             case .failure(let error):
                 reply(.failure(error))
             }
