@@ -21,6 +21,9 @@ public struct Ring: Sendable, Equatable {
     public let nodes: [NodeID]
     /// `primaries[p]` is the index in `nodes` of partition p's primary.
     private let primaries: [Int]
+    /// Explicit owners (indexes in `nodes`, preference order) when the ring was claimed
+    /// by `RingClaim`; nil for the round-robin claim of `init(partitionCount:nodes:)`.
+    private let assigned: [[Int]]?
 
     /// Claims every partition for `nodes`: primaries round-robin in node order, so the
     /// counts differ by at most one and the N owners of a partition (the primary and the
@@ -39,7 +42,52 @@ public struct Ring: Sendable, Equatable {
         self.partitionCount = partitionCount
         self.nodes = ordered
         primaries = (0..<partitionCount).map { $0 % ordered.count }
+        assigned = nil
     }
+
+    /// A ring whose partitions are held as `assignment` says, among `nodes` (the cluster's
+    /// members: owners first in each preference list, the other nodes after them as
+    /// fallbacks, in ring order from the primary on).
+    public init(assignment: RingAssignment, nodes: [NodeID]) throws(RingstoreError) {
+        let partitionCount = assignment.partitionCount
+        guard partitionCount > 0, partitionCount & (partitionCount - 1) == 0, partitionCount <= 1 << 16 else {
+            throw RingstoreError(.invalidParameter, "the partition count must be a power of two up to 65536")
+        }
+        let ordered = nodes.sorted()
+        guard !ordered.isEmpty, Set(ordered).count == ordered.count else {
+            throw RingstoreError(.invalidParameter, "a ring needs at least one node, each named once")
+        }
+        let index = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
+        var assigned: [[Int]] = []
+        for (partition, owners) in assignment.owners.enumerated() {
+            let positions = owners.compactMap { index[$0] }
+            guard !owners.isEmpty, positions.count == owners.count, Set(positions).count == positions.count else {
+                throw RingstoreError(
+                    .invalidParameter, "partition \(partition)'s owners \(owners) are not distinct members of the ring")
+            }
+            assigned.append(positions)
+        }
+        self.partitionCount = partitionCount
+        self.nodes = ordered
+        primaries = assigned.map { $0[0] }
+        self.assigned = assigned
+    }
+
+    /// The ring's owners per partition, `replicas` of each (fewer when there are fewer
+    /// nodes): the explicit ones, or the first of each preference list of the round-robin claim.
+    public func assignment(replicas: Int) -> RingAssignment {
+        RingAssignment(
+            partitionCount: partitionCount, replicas: replicas,
+            owners: (0..<partitionCount).map { Array(preferenceList(PartitionID($0)).prefix(replicas)) })
+    }
+
+    /// The explicit owners of a partition (empty for a round-robin ring).
+    public func explicitOwners(_ partition: PartitionID) -> [NodeID] {
+        assigned?[partition.index].map { nodes[$0] } ?? []
+    }
+
+    /// Whether the owners are explicit (claimed by `RingClaim`) rather than round-robin.
+    public var isAssigned: Bool { assigned != nil }
 
     /// The partition a ring position falls in (the top bits of the hash).
     public func partition(ofPosition position: UInt64) -> PartitionID {
@@ -55,7 +103,11 @@ public struct Ring: Sendable, Equatable {
     public func preferenceList(_ partition: PartitionID) -> [NodeID] {
         precondition((0..<partitionCount).contains(partition.index), "partition \(partition) is not on this ring")
         let start = primaries[partition.index]
-        return (0..<nodes.count).map { nodes[(start + $0) % nodes.count] }
+        guard let owners = assigned?[partition.index] else {
+            return (0..<nodes.count).map { nodes[(start + $0) % nodes.count] }
+        }
+        let fallbacks = (0..<nodes.count).map { (start + $0) % nodes.count }.filter { !owners.contains($0) }
+        return (owners + fallbacks).map { nodes[$0] }
     }
 
     /// The N owners of a partition.

@@ -95,3 +95,44 @@ import Testing
         }
     }
 }
+
+/// A ring whose owners are explicit, as a claim left them.
+@Suite struct AssignedRingTests {
+    @Test func preferenceListsStartWithTheOwnersAndFallBackOnEveryOtherNode() throws {
+        let nodes = RingClaimTests.names(1...5)
+        let claimed = RingClaim.initial(partitionCount: 64, replicas: 3, nodes: nodes)
+        let ring = try Ring(assignment: claimed, nodes: nodes)
+        #expect(ring.isAssigned)
+        for partition in 0..<64 {
+            let list = ring.preferenceList(PartitionID(partition))
+            #expect(Array(list.prefix(3)) == claimed.owners[partition])
+            #expect(Set(list) == Set(nodes) && list.count == 5)
+            #expect(ring.owners(PartitionID(partition), replicationFactor: 3) == claimed.owners[partition])
+        }
+        #expect(ring.primaryCounts() == claimed.primaryCounts())
+        // A member that owns nothing (it just joined) is still a fallback.
+        let joined = try Ring(assignment: claimed, nodes: nodes + [NodeID("n6")])
+        #expect(joined.preferenceList(PartitionID(0)).count == 6)
+    }
+
+    @Test func aRoundRobinRingReadsBackAsTheSameAssignment() throws {
+        let ring = try Ring(partitionCount: 64, nodes: RingClaimTests.names(1...4))
+        let assignment = ring.assignment(replicas: 3)
+        let explicit = try Ring(assignment: assignment, nodes: ring.nodes)
+        for partition in 0..<64 {
+            #expect(
+                explicit.owners(PartitionID(partition), replicationFactor: 3)
+                    == ring.owners(PartitionID(partition), replicationFactor: 3))
+        }
+        // A claim from it for the same nodes moves nothing.
+        #expect(assignment.moves(to: RingClaim.claim(from: assignment, nodes: ring.nodes)) == 0)
+    }
+
+    @Test func ownersThatAreNotDistinctMembersAreRefused() {
+        let bad = RingAssignment(
+            partitionCount: 2, replicas: 2, owners: [[NodeID("n1"), NodeID("n1")], [NodeID("n1"), NodeID("n2")]])
+        #expect(throws: RingstoreError.self) { try Ring(assignment: bad, nodes: [NodeID("n1"), NodeID("n2")]) }
+        let stranger = RingAssignment(partitionCount: 2, replicas: 1, owners: [[NodeID("n9")], [NodeID("n1")]])
+        #expect(throws: RingstoreError.self) { try Ring(assignment: stranger, nodes: [NodeID("n1")]) }
+    }
+}

@@ -26,18 +26,42 @@ public struct ClusterMetadata: Sendable {
     public var nodesPrefix: String { root + "nodes/" }
     public var keyspacesPrefix: String { root + "keyspaces/" }
 
-    /// The ring as stored in etcd.
+    /// The ring as stored in etcd: the partition count and the members, and, once a
+    /// claim placed them (`RingClaim`), each partition's owners in preference order and
+    /// the ring's version (absent: the round-robin claim of `cluster init`, version 1).
     public struct RingDocument: Codable, Sendable {
         public var partitions: Int
         public var nodes: [String]
+        public var version: Int?
+        public var owners: [[String]]?
 
-        public init(partitions: Int, nodes: [String]) {
+        public init(partitions: Int, nodes: [String], version: Int? = nil, owners: [[String]]? = nil) {
             self.partitions = partitions
             self.nodes = nodes
+            self.version = version
+            self.owners = owners
+        }
+
+        /// The document of `ring` at `version`.
+        public init(ring: Ring, version: Int) {
+            let owners =
+                ring.isAssigned
+                ? (0..<ring.partitionCount).map { ring.explicitOwners(PartitionID($0)).map(\.name) } : nil
+            self.init(partitions: ring.partitionCount, nodes: ring.nodes.map(\.name), version: version, owners: owners)
         }
 
         public func ring() throws(RingstoreError) -> Ring {
-            try Ring(partitionCount: partitions, nodes: nodes.map(NodeID.init))
+            let members = nodes.map(NodeID.init)
+            guard let owners else { return try Ring(partitionCount: partitions, nodes: members) }
+            guard owners.count == partitions else {
+                throw RingstoreError(
+                    .invalidParameter, "the ring lists owners of \(owners.count) of \(partitions) partitions")
+            }
+            let lists = owners.map { $0.map(NodeID.init) }
+            let replicas = lists.map(\.count).max() ?? 1
+            return try Ring(
+                assignment: RingAssignment(partitionCount: partitions, replicas: replicas, owners: lists),
+                nodes: members)
         }
     }
 

@@ -1,0 +1,27 @@
+import RingstoreCore
+import Testing
+
+@testable import RingstoreNode
+
+/// The node's cached ring: round-robin rings in format 1, rings with explicit owners in
+/// format 2; garbage is refused, not crashed on.
+@Suite struct RingCodecTests {
+    @Test func bothFormatsRoundTrip() throws {
+        let nodes = (1...5).map { NodeID("n\($0)") }
+        let roundRobin = try Ring(partitionCount: 64, nodes: nodes)
+        #expect(try RingCodec.decode(RingCodec.encode(roundRobin)) == roundRobin)
+        let assigned = try Ring(
+            assignment: RingClaim.initial(partitionCount: 64, replicas: 3, nodes: nodes), nodes: nodes)
+        #expect(RingCodec.encode(assigned).first == 2)
+        #expect(try RingCodec.decode(RingCodec.encode(assigned)) == assigned)
+    }
+
+    @Test func everyTruncationIsRefused() throws {
+        let nodes = (1...3).map { NodeID("n\($0)") }
+        let bytes = RingCodec.encode(
+            try Ring(assignment: RingClaim.initial(partitionCount: 16, replicas: 2, nodes: nodes), nodes: nodes))
+        for length in 0..<bytes.count {
+            #expect(throws: RingstoreError.self) { try RingCodec.decode(Array(bytes.prefix(length))) }
+        }
+    }
+}
