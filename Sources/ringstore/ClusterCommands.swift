@@ -35,8 +35,9 @@ func etcdCall<T>(_ body: () async throws -> T) async throws -> T {
 
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cluster", abstract: "Create a cluster's ring in etcd, or show the cluster.",
-        subcommands: [Init.self, Status.self])
+        commandName: "cluster",
+        abstract: "Create a cluster's ring in etcd, show the cluster, stage and plan ring changes.",
+        subcommands: [Init.self, Status.self, Join.self, Leave.self, Replace.self, Plan.self, Unstage.self])
 
     struct Init: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a new cluster's ring to etcd.")
@@ -135,14 +136,7 @@ struct ClusterCommand: AsyncParsableCommand {
                     try await etcd.range(metadata.keyspacesPrefix, prefix: true)
                 )
             }
-            guard let ringEntry,
-                let document = ClusterMetadata.decode(ClusterMetadata.RingDocument.self, ringEntry.value),
-                let ring = try? document.ring()
-            else {
-                FileOutput.standardError(
-                    "ringstore: cluster '\(options.cluster)' has no ring; run `ringstore cluster init`\n")
-                throw ExitCode(1)
-            }
+            let ring = try ClusterStaging.ring(ringEntry, options)
             var registered: [String: ClusterMetadata.Registration] = [:]
             for entry in registrations {
                 registered[String(entry.key.dropFirst(metadata.nodesPrefix.count))] = ClusterMetadata.decode(

@@ -66,7 +66,9 @@ import Testing
         transport.cut.withLock { $0 = [n3] }
         let running = Array(stores.values)
         let tally = Tally()
-        let workers = 64
+        // Enough writers for group commits to batch, few enough not to starve the suites
+        // that run beside this one on two cores.
+        let workers = 16
         await withTaskGroup(of: Void.self) { group in
             for worker in 0..<workers {
                 group.addTask {

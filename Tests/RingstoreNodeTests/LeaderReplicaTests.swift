@@ -186,7 +186,8 @@ import Testing
         coordination.state.withLock { $0 = (n2, Epoch(20), Set(ids)) }
         replicas[n2]!.elected(Epoch(20), inSync: Set(ids), leaseValidUntil: far)
         replicas[n3]!.leaderIs(n2, epoch: Epoch(20))
-        let afterFailover = await replicas[n2]!.write(key: key(1), value: Array("after".utf8), ack: .all)
+        let afterFailover = await replicas[n2]!.write(
+            key: key(1), value: Array("after".utf8), ack: .all, timeoutMillis: 30_000)
         guard case .written(let newPosition) = afterFailover else {
             Issue.record("ack=all after the failover: \(afterFailover)")
             return

@@ -7,6 +7,7 @@ import RingstoreCore
 /// - `/ringstore/<cluster>/nodes/<id>`: `{"http": "HOST:PORT", "peer": "HOST:PORT"}`,
 ///   bound to the node's lease, so it disappears when the node stops renewing it
 /// - `/ringstore/<cluster>/keyspaces/<name>`: the keyspace definition
+/// - `/ringstore/<cluster>/staged`: ring changes staged for the next plan (`StagedChanges`)
 public struct ClusterMetadata: Sendable {
     public let cluster: String
 
@@ -25,6 +26,8 @@ public struct ClusterMetadata: Sendable {
     public var ringKey: String { root + "ring" }
     public var nodesPrefix: String { root + "nodes/" }
     public var keyspacesPrefix: String { root + "keyspaces/" }
+    /// Ring changes staged and not committed (`StagedChanges`).
+    public var stagedKey: String { root + "staged" }
 
     /// The ring as stored in etcd: the partition count and the members, and, once a
     /// claim placed them (`RingClaim`), each partition's owners in preference order and
