@@ -25,7 +25,9 @@ import Testing
     static func open(_ directory: String) throws -> LogStore {
         var configuration = LogStoreConfiguration(directory: directory, syncPolicy: .none, segmentBytesMax: 1 << 20)
         configuration.preallocateBytes = 0
-        return try LogStore(configuration: configuration, logger: Logger(label: "test"))
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning  // a compaction every 200 ms would fill the test output
+        return try LogStore(configuration: configuration, logger: logger)
     }
 
     static func replica(
