@@ -1,5 +1,6 @@
 import Foundation
 import RingstoreClient
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -8,12 +9,17 @@ import Testing
 
 /// The `ringstore` executable as a user runs it: graceful shutdown and the CLI.
 @Suite(.serialized) struct ProcessLifecycleTests {
+    final class AcknowledgedCount: Sendable {
+        let count = Mutex(0)
+    }
+
     @Test func sigtermFinishesAcceptedWritesAndExitsCleanly() async throws {
         let directory = "/tmp/ringstore-sigterm-test-\(UInt64.random(in: 0...UInt64.max))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let node = try NodeProcess(dataDirectory: directory, port: NodeProcess.freePort())
         try await node.waitUntilHealthy()
         let client = try node.client
+        let counted = AcknowledgedCount()
         let acknowledged = try await withThrowingTaskGroup(of: [String].self) { writers in
             for writer in 0..<8 {
                 writers.addTask {
@@ -23,13 +29,23 @@ import Testing
                         guard
                             let response = try? await client.put(keyspace: "default", key: key, value: Array(key.utf8))
                         else { break }
-                        if response.status == 204 { acked.append(key) } else { break }
+                        if response.status == 204 {
+                            acked.append(key)
+                            counted.count.withLock { $0 += 1 }
+                        } else {
+                            break
+                        }
                     }
                     return acked
                 }
             }
             writers.addTask {
-                try await Task.sleep(for: .milliseconds(400))
+                // SIGTERM while writes are in full flow: once some were acknowledged (a loaded
+                // machine may take longer than usual to answer the first), within 20 s.
+                let deadline = ContinuousClock.now + .seconds(20)
+                while counted.count.withLock({ $0 }) < 50, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
                 kill(node.process.processIdentifier, SIGTERM)
                 return []
             }
