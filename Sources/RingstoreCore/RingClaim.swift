@@ -19,7 +19,10 @@ public struct RingAssignment: Sendable, Equatable {
     public var nodes: Set<NodeID> { Set(owners.joined()) }
 
     /// How many replicas each node holds.
-    public func replicaCounts() -> [NodeID: Int] {
+    public func replicaCounts() -> [NodeID: Int] { Self.replicaCounts(owners) }
+
+    /// How many replicas each node holds in `owners` (partition -> owners).
+    static func replicaCounts(_ owners: [[NodeID]]) -> [NodeID: Int] {
         var counts: [NodeID: Int] = [:]
         for list in owners { for node in list { counts[node, default: 0] += 1 } }
         return counts
@@ -62,13 +65,11 @@ public enum RingClaim {
         let memberSet = Set(members)
         // Keep the owners that stay, in their order, as many as the width allows.
         var owners = current.owners.map { Array($0.filter(memberSet.contains).prefix(width)) }
-        let targets = shares(
-            total: current.partitionCount * width, members: members,
-            held: countReplicas(owners))
+        var held = RingAssignment.replicaCounts(owners)
+        let targets = shares(total: current.partitionCount * width, members: members, held: held)
         // Nodes over their share give replicas back, each from a partition with the fewest
         // holes so far (holes spread out, so the nodes under their share can fill them
         // without swaps), and there from where it comes last in preference order.
-        var held = countReplicas(owners)
         for node in members where held[node, default: 0] > targets[node]! {
             for _ in 0..<(held[node]! - targets[node]!) {
                 var best: (partition: Int, holes: Int, position: Int)?
@@ -124,19 +125,14 @@ public enum RingClaim {
         let total = current.partitionCount * width
         let least = total / members.count
         let most = least + (total % members.count == 0 ? 0 : 1)
-        let counts = countReplicas(current.owners.map { Array($0.filter(members.contains).prefix(width)) })
+        let counts = RingAssignment.replicaCounts(
+            current.owners.map { Array($0.filter(members.contains).prefix(width)) })
         let keptAtMost = members.reduce(0) { $0 + min(counts[$1, default: 0], most) }
         let gained = members.reduce(0) { $0 + max(0, least - counts[$1, default: 0]) }
         return max(total - keptAtMost, gained)
     }
 
     // MARK: Pieces
-
-    private static func countReplicas(_ owners: [[NodeID]]) -> [NodeID: Int] {
-        var counts: [NodeID: Int] = [:]
-        for list in owners { for node in list { counts[node, default: 0] += 1 } }
-        return counts
-    }
 
     private static func position(of node: NodeID, in list: [NodeID]) -> Int? { list.firstIndex(of: node) }
 

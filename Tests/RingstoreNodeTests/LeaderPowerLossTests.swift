@@ -62,7 +62,9 @@ import Testing
                     }
                 }
             }
-            while acknowledged.writes.withLock({ $0.count }) < crashAfter {
+            // Bounded: writers that stop early (a failed store) leave the power to go at 20 s.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while acknowledged.writes.withLock({ $0.count }) < crashAfter, ContinuousClock.now < deadline {
                 if rng.next() % 4 == 0 { _ = try? store.compact() }
                 try await Task.sleep(for: .milliseconds(1))
             }
