@@ -24,6 +24,11 @@ public struct Ring: Sendable, Equatable {
     /// Explicit owners (indexes in `nodes`, preference order) when the ring was claimed
     /// by `RingClaim`; nil for the round-robin claim of `init(partitionCount:nodes:)`.
     private let assigned: [[Int]]?
+    /// The ring's version in etcd: every committed change and every step of a move
+    /// raises it (1 for the ring `cluster init` writes).
+    public let version: Int
+    /// Partitions whose owners are changing, by partition (`PartitionMove`).
+    public let moves: [PartitionMove]
 
     /// Claims every partition for `nodes`: primaries round-robin in node order, so the
     /// counts differ by at most one and the N owners of a partition (the primary and the
@@ -43,12 +48,18 @@ public struct Ring: Sendable, Equatable {
         self.nodes = ordered
         primaries = (0..<partitionCount).map { $0 % ordered.count }
         assigned = nil
+        version = 1
+        moves = []
     }
 
     /// A ring whose partitions are held as `assignment` says, among `nodes` (the cluster's
     /// members: owners first in each preference list, the other nodes after them as
-    /// fallbacks, in ring order from the primary on).
-    public init(assignment: RingAssignment, nodes: [NodeID]) throws(RingstoreError) {
+    /// fallbacks, in ring order from the primary on), at `version`, with `moves` under way
+    /// (each names members only and agrees with the owners: `previous` while copying,
+    /// `target` while draining).
+    public init(assignment: RingAssignment, nodes: [NodeID], version: Int = 1, moves: [PartitionMove] = [])
+        throws(RingstoreError)
+    {
         let partitionCount = assignment.partitionCount
         guard partitionCount > 0, partitionCount & (partitionCount - 1) == 0, partitionCount <= 1 << 16 else {
             throw RingstoreError(.invalidParameter, "the partition count must be a power of two up to 65536")
@@ -67,10 +78,23 @@ public struct Ring: Sendable, Equatable {
             }
             assigned.append(positions)
         }
+        var seen = Set<Int>()
+        for move in moves {
+            guard (0..<partitionCount).contains(move.partition), seen.insert(move.partition).inserted,
+                move.nodes.isSubset(of: index.keys), Set(move.target).count == move.target.count,
+                !move.target.isEmpty, assignment.owners[move.partition] == move.counted
+            else {
+                throw RingstoreError(
+                    .invalidParameter, "the move of partition \(move.partition) does not agree with the ring")
+            }
+        }
+        guard version >= 1 else { throw RingstoreError(.invalidParameter, "a ring's version starts at 1") }
         self.partitionCount = partitionCount
         self.nodes = ordered
         primaries = assigned.map { $0[0] }
         self.assigned = assigned
+        self.version = version
+        self.moves = moves.sorted { $0.partition < $1.partition }
     }
 
     /// The ring's owners per partition, `replicas` of each (fewer when there are fewer

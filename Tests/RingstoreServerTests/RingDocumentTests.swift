@@ -15,12 +15,29 @@ import Testing
 
         let nodes = (1...4).map { NodeID("n\($0)") }
         let claimed = try Ring(
-            assignment: RingClaim.claim(from: roundRobin.assignment(replicas: 3), nodes: nodes), nodes: nodes)
-        let document = ClusterMetadata.RingDocument(ring: claimed, version: 2)
+            assignment: RingClaim.claim(from: roundRobin.assignment(replicas: 3), nodes: nodes), nodes: nodes,
+            version: 2)
+        let document = ClusterMetadata.RingDocument(ring: claimed)
         let decoded = try #require(
             ClusterMetadata.decode(ClusterMetadata.RingDocument.self, ClusterMetadata.encode(document)))
         #expect(decoded.version == 2)
         #expect(try decoded.ring() == claimed)
+    }
+
+    @Test func aRingThatMovesPartitionsRoundTrips() throws {
+        let three = (1...3).map { NodeID("n\($0)") }
+        let start = try Ring(partitionCount: 16, nodes: three)
+        let plan = RingClaim.claim(from: start.assignment(replicas: 3), nodes: three + [NodeID("n4")])
+        var ring = try start.committing(plan, members: three + [NodeID("n4")])
+        let first = try #require(ring.moves.first)
+        ring = try #require(ring.recording(done: first.required[0], partition: first.partition, phase: .copying))
+        let document = ClusterMetadata.RingDocument(ring: ring)
+        let decoded = try #require(
+            ClusterMetadata.decode(ClusterMetadata.RingDocument.self, ClusterMetadata.encode(document)))
+        #expect(try decoded.ring() == ring)
+        var badPhase = decoded
+        badPhase.moves![0].phase = "sideways"
+        #expect(throws: RingstoreError.self) { try badPhase.ring() }
     }
 
     @Test func ownersThatDoNotFitTheRingAreRefused() {

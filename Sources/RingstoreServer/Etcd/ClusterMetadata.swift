@@ -37,6 +37,19 @@ public struct ClusterMetadata: Sendable {
         public var nodes: [String]
         public var version: Int?
         public var owners: [[String]]?
+        /// Partitions whose owners are changing (`PartitionMove`); absent when none are.
+        public var moves: [Move]?
+
+        /// One `PartitionMove`: `phase` is `copying` or `draining`, `since` the ring version
+        /// the phase began at, `done` the nodes that finished its copy.
+        public struct Move: Codable, Sendable {
+            public var partition: Int
+            public var previous: [String]
+            public var target: [String]
+            public var phase: String
+            public var since: Int
+            public var done: [String]
+        }
 
         public init(partitions: Int, nodes: [String], version: Int? = nil, owners: [[String]]? = nil) {
             self.partitions = partitions
@@ -45,26 +58,51 @@ public struct ClusterMetadata: Sendable {
             self.owners = owners
         }
 
-        /// The document of `ring` at `version`.
-        public init(ring: Ring, version: Int) {
+        /// The document of `ring` (at its version).
+        public init(ring: Ring) {
             let owners =
                 ring.isAssigned
                 ? (0..<ring.partitionCount).map { ring.explicitOwners(PartitionID($0)).map(\.name) } : nil
-            self.init(partitions: ring.partitionCount, nodes: ring.nodes.map(\.name), version: version, owners: owners)
+            self.init(
+                partitions: ring.partitionCount, nodes: ring.nodes.map(\.name), version: ring.version, owners: owners)
+            if !ring.moves.isEmpty {
+                moves = ring.moves.map {
+                    Move(
+                        partition: $0.partition, previous: $0.previous.map(\.name), target: $0.target.map(\.name),
+                        phase: $0.phase.rawValue, since: $0.since, done: $0.done.map(\.name))
+                }
+            }
         }
 
         public func ring() throws(RingstoreError) -> Ring {
             let members = nodes.map(NodeID.init)
-            guard let owners else { return try Ring(partitionCount: partitions, nodes: members) }
+            guard let owners else {
+                guard moves?.isEmpty ?? true, version ?? 1 == 1 else {
+                    throw RingstoreError(.invalidParameter, "a ring that moves partitions lists their owners")
+                }
+                return try Ring(partitionCount: partitions, nodes: members)
+            }
             guard owners.count == partitions else {
                 throw RingstoreError(
                     .invalidParameter, "the ring lists owners of \(owners.count) of \(partitions) partitions")
             }
             let lists = owners.map { $0.map(NodeID.init) }
             let replicas = lists.map(\.count).max() ?? 1
+            var parsed: [PartitionMove] = []
+            for move in moves ?? [] {
+                guard let phase = PartitionMove.Phase(rawValue: move.phase) else {
+                    throw RingstoreError(
+                        .invalidParameter, "a move's phase is copying or draining, not '\(move.phase)'")
+                }
+                parsed.append(
+                    PartitionMove(
+                        partition: move.partition, previous: move.previous.map(NodeID.init),
+                        target: move.target.map(NodeID.init), phase: phase, since: move.since,
+                        done: move.done.map(NodeID.init)))
+            }
             return try Ring(
                 assignment: RingAssignment(partitionCount: partitions, replicas: replicas, owners: lists),
-                nodes: members)
+                nodes: members, version: version ?? 1, moves: parsed)
         }
     }
 
