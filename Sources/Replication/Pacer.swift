@@ -12,10 +12,15 @@ public struct Pacer: Sendable {
     }
 
     /// Reserves the next slot; returns the milliseconds to wait until it.
-    public mutating func reserve(now millis: UInt64) -> UInt64 {
+    public mutating func reserve(now millis: UInt64) -> UInt64 { reserve(now: millis, units: 1) }
+
+    /// Reserves `units` (bytes of a transfer) at once: the next reservation starts once
+    /// they took their share of the rate. Returns the milliseconds to wait before these.
+    public mutating func reserve(now millis: UInt64, units: Int) -> UInt64 {
         let now = millis * 1000
         let start = max(now, nextFreeMicros)
-        nextFreeMicros = start + 1_000_000 / UInt64(perSecond)
+        let span = UInt64(max(0, units)).multipliedReportingOverflow(by: 1_000_000)
+        nextFreeMicros = start + (span.overflow ? UInt64.max / 2 : span.partialValue / UInt64(perSecond))
         return (start - now) / 1000
     }
 }

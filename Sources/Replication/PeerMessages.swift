@@ -33,6 +33,9 @@ public enum PeerRequest: Sendable, Equatable {
     case leaderWrite(LeaderWriteRequest)
     /// Read this for me: you lead the key's partition, or hold a replica of it.
     case leaderRead(LeaderReadRequest)
+    /// Send your objects of these storage keys of the keyspace (a partition moving to me:
+    /// `PartitionTransfer`), as many as fit in a reply.
+    case transferObjects(keyspace: String, keys: [[UInt8]])
 }
 
 /// A client's put (value non-nil) or delete, as the node that received it saw it.
@@ -105,10 +108,25 @@ public enum PeerReply: Sendable, Equatable {
     case leaderWritten(LogPosition, leader: NodeID)
     /// A leader-mode read's answer.
     case leaderValue(LeaderValue)
+    /// Objects of a transfer, by storage key, in the order asked (nil: the peer holds
+    /// none); a prefix of the keys asked when the rest would not fit.
+    case transferred([TransferredObject])
     /// The request failed on the peer; `error` says why, as it would to a client.
     case failed(code: String, detail: String, required: Int?, answered: Int?)
 
     public init(_ error: RingstoreError) {
         self = .failed(code: error.code.name, detail: error.detail, required: error.required, answered: error.answered)
+    }
+}
+
+/// One key's object in a partition transfer: its storage key and the sender's object of
+/// it (nil when the sender holds none).
+public struct TransferredObject: Sendable, Equatable {
+    public var storageKey: [UInt8]
+    public var object: ReplicaObject?
+
+    public init(storageKey: [UInt8], object: ReplicaObject?) {
+        self.storageKey = storageKey
+        self.object = object
     }
 }

@@ -11,6 +11,9 @@ import RingstoreCore
 /// rejects it, is replaced by the next unused fallback, which keeps the object as a hint
 /// for that owner; the fallback's acknowledgement counts towards `required`. A strict
 /// write has no fallbacks and counts owners only.
+///
+/// `uncounted` nodes (the pending or outgoing owners of a partition that moves) are sent
+/// the object too, but their answers count for nothing and nothing waits for them.
 public struct QuorumWrite: ProtocolMachine {
     /// What reaches the machine: acknowledgements, rejections, the deadline.
     public enum Event: Sendable, Equatable {
@@ -39,6 +42,7 @@ public struct QuorumWrite: ProtocolMachine {
     }
 
     public let replicas: [NodeID]
+    public let uncounted: [NodeID]
     public let fallbacks: [NodeID]
     public let required: Int
     /// Owners the failure detector suspected when the write began.
@@ -56,11 +60,15 @@ public struct QuorumWrite: ProtocolMachine {
 
     /// `required` may exceed the replica count: the write then fails at once. Fallbacks
     /// that are also replicas are ignored; suspected owners matter only with fallbacks.
-    public init(replicas: [NodeID], required: Int, fallbacks: [NodeID] = [], suspected: Set<NodeID> = []) {
+    public init(
+        replicas: [NodeID], required: Int, uncounted: [NodeID] = [], fallbacks: [NodeID] = [],
+        suspected: Set<NodeID> = []
+    ) {
         precondition(required >= 1, "a write needs at least one acknowledgement")
         self.replicas = replicas
         self.required = required
-        self.fallbacks = fallbacks.filter { !replicas.contains($0) }
+        self.uncounted = uncounted.filter { !replicas.contains($0) }
+        self.fallbacks = fallbacks.filter { !replicas.contains($0) && !uncounted.contains($0) }
         self.suspected = suspected
     }
 
@@ -79,7 +87,7 @@ public struct QuorumWrite: ProtocolMachine {
                 actions.append(.send(to: owner))
             }
         }
-        return actions
+        return actions + uncounted.map { .send(to: $0) }
     }
 
     public mutating func handle(_ event: Event) -> [Action] {

@@ -153,3 +153,33 @@ extension Ring {
         move(partition)?.uncounted(replicationFactor: replicationFactor) ?? []
     }
 }
+
+/// Where a node stands in a ring that may be moving partitions.
+public enum RingMemberState: String, Sendable {
+    /// It holds its partitions; no committed plan changes that.
+    case member
+    /// A committed plan gives it partitions it does not hold yet.
+    case joining
+    /// It holds partitions a committed plan takes away, and will hold none.
+    case leaving
+    /// It is not in the ring and holds nothing: a node that left (it may be stopped), or a
+    /// new one waiting for `ringstore cluster join`.
+    case outside
+}
+
+extension Ring {
+    /// Where `node` stands in this ring.
+    public func state(of node: NodeID) -> RingMemberState {
+        guard nodes.contains(node) else { return .outside }
+        guard !moves.isEmpty else { return .member }
+        var counted = Set<NodeID>()
+        var final = Set<NodeID>()
+        for partition in 0..<partitionCount {
+            let owners = explicitOwners(PartitionID(partition))
+            counted.formUnion(owners)
+            final.formUnion(move(PartitionID(partition))?.target ?? owners)
+        }
+        if !final.contains(node) { return .leaving }
+        return counted.contains(node) ? .member : .joining
+    }
+}

@@ -134,13 +134,16 @@ extension Node {
         }
     }
 
-    /// Answers a peer's anti-entropy request for a partition replica this node holds.
+    /// Answers a peer's anti-entropy request for a partition replica this node holds (as
+    /// an owner, or as the pending or outgoing owner of a move: a copy asks the same).
     func answerAntiEntropy(keyspace: String, partition: Int, buckets: [Int]?) throws(RingstoreError) -> PeerReply {
         let keyspace = try self.keyspace(named: keyspace)
         let ring = ring
         guard (0..<ring.partitionCount).contains(partition),
             (buckets ?? []).allSatisfy({ (0..<HashTree.bucketCount).contains($0) }),
             ring.owners(PartitionID(partition), replicationFactor: keyspace.replicationFactor).contains(id)
+                || ring.uncountedOwners(PartitionID(partition), replicationFactor: keyspace.replicationFactor)
+                    .contains(id)
         else {
             throw RingstoreError(.invalidParameter, "\(id) holds no partition \(partition) of '\(keyspace.name)'")
         }

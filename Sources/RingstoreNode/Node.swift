@@ -45,6 +45,8 @@ public final class Node: Sendable {
     let antiEntropy: AntiEntropy
     /// Deleted keys that may be purged once their grace period passed.
     let tombstones: TombstoneCandidates
+    /// The pace of the partition copies this node receives.
+    public let transferBudget: TransferBudget
     /// Names whose creation is being made durable: a second creation waits for none of
     /// them and gets a conflict instead of racing the first.
     private let creating = Mutex<Set<String>>([])
@@ -58,8 +60,9 @@ public final class Node: Sendable {
         environment: NodeEnvironment, defaultTimeoutMillis: UInt32 = 5000, hintStorage: (any ReplicaStorage)? = nil,
         handoff settings: HandoffSettings = HandoffSettings(),
         antiEntropy antiEntropySettings: AntiEntropySettings = AntiEntropySettings(),
-        tombstones tombstoneSettings: TombstoneSettings = TombstoneSettings()
+        tombstones tombstoneSettings: TombstoneSettings = TombstoneSettings(), transferBytesPerSecond: Int = 0
     ) throws(RingstoreError) {
+        transferBudget = TransferBudget(bytesPerSecond: transferBytesPerSecond)
         handoff = hintStorage.map { HintedHandoff(storage: $0, settings: settings) }
         self.id = id
         actor = NodeID("\(id.name).\(environment.wallMillis())")
@@ -127,7 +130,8 @@ public final class Node: Sendable {
 
     public var nodeCount: Int { ring.nodes.count }
 
-    /// Replaces the ring (a cluster's metadata changed) and caches it in storage.
+    /// Replaces the ring (a cluster's metadata changed) and caches it in storage; a ring
+    /// older than the installed one (a slow read racing a newer one) is ignored.
     public func install(ring: Ring) {
         let changed = ringState.replace(with: ring)
         if changed {
@@ -219,6 +223,8 @@ public final class Node: Sendable {
         var storageKey: [UInt8]
         var partition: PartitionID
         var owners: [NodeID]
+        /// Pending or outgoing owners of a partition that moves: they receive writes, uncounted.
+        var uncounted: [NodeID]
     }
 
     /// Only a keyspace of `mode` is addressed: leaderless replica objects and leader-mode
@@ -238,7 +244,8 @@ public final class Node: Sendable {
         let owners = ring.owners(partition, replicationFactor: keyspace.replicationFactor)
         return Placement(
             keyspace: keyspace, storageKey: StorageKey.data(keyspace.name, validKey), partition: partition,
-            owners: owners)
+            owners: owners,
+            uncounted: ring.uncountedOwners(partition, replicationFactor: keyspace.replicationFactor))
     }
 
     /// The replicas a level needs; more than N is a 503 with nothing answered.
@@ -296,6 +303,7 @@ final class SharedRing: Sendable {
     /// Installs `new`; returns whether it differs from the ring it replaced.
     func replace(with new: Ring) -> Bool {
         ring.withLock { ring in
+            guard new.version >= ring.version else { return false }
             defer { ring = new }
             return ring != new
         }

@@ -22,6 +22,11 @@ public struct NodeMetrics: Sendable {
     let leaderSnapshotsInstalled: Counter
     let leaderSnapshotBytesReceived: Counter
     let leaderSnapshotBytesSent: Counter
+    let transferBytesReceived: Counter
+    let transferBytesSent: Counter
+    let transfersCopied: Counter
+    let transfersFailed: Counter
+    let droppedKeys: Counter
     private let exchangesConverged: Counter
     private let exchangesUnconverged: Counter
     private let factory: any MetricsFactory
@@ -47,6 +52,11 @@ public struct NodeMetrics: Sendable {
         leaderSnapshotsInstalled = counter("ringstore_leader_snapshots_total", [("outcome", "installed")])
         leaderSnapshotBytesReceived = counter("ringstore_leader_snapshot_bytes_total", [("direction", "received")])
         leaderSnapshotBytesSent = counter("ringstore_leader_snapshot_bytes_total", [("direction", "sent")])
+        transferBytesReceived = counter("ringstore_transfer_bytes_total", [("direction", "received")])
+        transferBytesSent = counter("ringstore_transfer_bytes_total", [("direction", "sent")])
+        transfersCopied = counter("ringstore_partition_copies_total", [("outcome", "copied")])
+        transfersFailed = counter("ringstore_partition_copies_total", [("outcome", "failed")])
+        droppedKeys = counter("ringstore_dropped_keys_total")
         exchangesConverged = counter("ringstore_anti_entropy_exchanges_total", [("outcome", "converged")])
         exchangesUnconverged = counter("ringstore_anti_entropy_exchanges_total", [("outcome", "unconverged")])
         self.factory = factory

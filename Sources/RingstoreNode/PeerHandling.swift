@@ -1,5 +1,6 @@
 import Replication
 import RingstoreCore
+import Synchronization
 
 extension Node {
     /// Answers a request from a peer; `reply` is called exactly once, on any thread.
@@ -45,6 +46,11 @@ extension Node {
                 guard object.policy == placement.keyspace.conflict else {
                     throw RingstoreError(
                         .invalidParameter, "the object's conflict policy is not keyspace '\(keyspace)''s")
+                }
+                guard placement.owners.contains(id) || placement.uncounted.contains(id) else {
+                    // The partition moved away (a sender with an older ring, or a hint for
+                    // this node): its owners get the object, not a copy to be dropped.
+                    return forwardMerge(placement, keyspace: keyspace, key: key, object: object, reply: reply)
                 }
                 try mergeLocally(placement.storageKey, object) { error in
                     reply(error.map { PeerReply($0) } ?? .merged)
@@ -104,6 +110,12 @@ extension Node {
             } catch {
                 reply(PeerReply(error))
             }
+        case .transferObjects(let keyspace, let keys):
+            do throws(RingstoreError) {
+                reply(try answerTransfer(keyspace: keyspace, keys: keys))
+            } catch {
+                reply(PeerReply(error))
+            }
         case .ping:
             reply(.pong)
         case .coordinateWrite(let write):
@@ -112,6 +124,40 @@ extension Node {
                 case .success(let outcome): reply(.written(outcome))
                 case .failure(let error): reply(PeerReply(error))
                 }
+            }
+        }
+    }
+
+    /// Passes a merge for a partition this node does not hold (any more) to its owners, as
+    /// hints for themselves (a node that does not own the key by its own ring refuses
+    /// such a hint, so a forward never bounces back); answers merged once every owner has it.
+    private func forwardMerge(
+        _ placement: Placement, keyspace: String, key: [UInt8], object: ReplicaObject,
+        reply: @escaping @Sendable (PeerReply) -> Void
+    ) {
+        let left = Mutex((count: placement.owners.count, failures: [String]()))
+        for owner in placement.owners {
+            environment.network.send(
+                .hint(owner: owner, keyspace: keyspace, key: key, object: object), to: owner,
+                timeoutMillis: defaultTimeoutMillis
+            ) { answer in
+                let finished = left.withLock { state -> [String]? in
+                    if case .success(.merged) = answer {
+                    } else {
+                        state.failures.append("\(owner): \(answer)")
+                    }
+                    state.count -= 1
+                    return state.count == 0 ? state.failures : nil
+                }
+                guard let failures = finished else { return }
+                reply(
+                    failures.isEmpty
+                        ? .merged
+                        : PeerReply(
+                            RingstoreError(
+                                .unavailable,
+                                "the key's partition moved; forwarding to its owners failed: \(failures.joined(separator: "; "))"
+                            )))
             }
         }
     }

@@ -74,7 +74,9 @@ extension Node {
     private func checkTombstone(_ storageKey: [UInt8]) {
         guard let (keyspace, key) = StorageKey.split(storageKey),
             let placement = try? placement(keyspace: keyspace, key: key),
-            let object = try? objects.object(storageKey)
+            let object = try? objects.object(storageKey),
+            // A partition that moves purges nothing: its pending owners may lack the tombstone.
+            ring.move(placement.partition) == nil
         else {
             tombstones.release(storageKey)
             return

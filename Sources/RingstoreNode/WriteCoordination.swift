@@ -76,12 +76,13 @@ extension Node {
     ) {
         let policy = placement.keyspace.conflict
         let context = request.context ?? .empty
-        let isOwner = placement.owners.contains(id)
+        // A pending or outgoing owner keeps its copy too (its acknowledgement does not count).
+        let isOwner = placement.owners.contains(id) || placement.uncounted.contains(id)
         let sloppy = request.sloppy ?? placement.keyspace.sloppy
         let network = environment.network
         let run = MachineRun(
             QuorumWrite(
-                replicas: placement.owners, required: required,
+                replicas: placement.owners, required: required, uncounted: placement.uncounted,
                 fallbacks: sloppy
                     ? Array(ring.preferenceList(placement.partition).dropFirst(placement.owners.count)) : [],
                 suspected: sloppy ? Set(placement.owners.filter { $0 != id && network.isSuspected($0) }) : []))

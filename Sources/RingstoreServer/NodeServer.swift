@@ -25,6 +25,8 @@ public struct NodeServer: Sendable {
     public let health: PeerHealth?
     /// A cluster member's leader-mode partition replicas and their elections.
     public let leaderHosting: LeaderHosting?
+    /// A cluster member's part in the partition moves of its ring.
+    public let moves: RingMoves?
 
     /// The services to run in one `ServiceGroup`, in start order (shutdown runs in reverse:
     /// the listener drains before maintenance stops).
@@ -84,12 +86,13 @@ public struct NodeServer: Sendable {
         var membership: ClusterMembership?
         var peerListener: PeerListener?
         var leaderHosting: LeaderHosting?
+        var moves: RingMoves?
         if let endpoint = configuration.etcdEndpoint {
             node = try Node(
                 id: NodeID(configuration.nodeID), storage: storage, ring: nil, limits: configuration.limits,
                 logger: logger, environment: environment, hintStorage: hintStore.map { LogStoreStorage($0) },
                 handoff: configuration.handoff, antiEntropy: configuration.antiEntropy,
-                tombstones: configuration.tombstones)
+                tombstones: configuration.tombstones, transferBytesPerSecond: configuration.transferBytesPerSecond)
             let member = ClusterMembership(
                 etcd: try EtcdClient(endpoint: endpoint), metadata: try ClusterMetadata(cluster: configuration.cluster),
                 node: node, peers: peers,
@@ -112,11 +115,14 @@ public struct NodeServer: Sendable {
                     try await Task.sleep(for: .seconds(1))
                 }
             }
-            guard node.ring.nodes.contains(node.id) else {
-                throw RingstoreError(
-                    .invalidParameter, "node \(node.id) is not in the ring of cluster '\(configuration.cluster)'")
+            if !node.ring.nodes.contains(node.id) {
+                logger.notice(
+                    "this node holds no partitions of the cluster; `ringstore cluster join \(node.id)` and `cluster commit` give it some",
+                    metadata: ["cluster": "\(configuration.cluster)"])
             }
             membership = member
+            moves = RingMoves(node: node, directory: member)
+            moves?.start()
             leaderHosting = LeaderHosting(
                 node: node, storage: storage, network: peers, etcd: try EtcdClient(endpoint: endpoint),
                 metadata: try ClusterMetadata(cluster: configuration.cluster), timers: EventLoopTimers(group: group),
@@ -152,12 +158,14 @@ public struct NodeServer: Sendable {
         return NodeServer(
             node: node, store: store, hintStore: hintStore, http: http, maintenance: maintenance,
             threadPool: threadPool,
-            membership: membership, peerListener: peerListener, health: health, leaderHosting: leaderHosting)
+            membership: membership, peerListener: peerListener, health: health, leaderHosting: leaderHosting,
+            moves: moves)
     }
 
     /// Stops the node's background work and closes the stores (finishing pending writes)
     /// once the services have stopped.
     public func close() async {
+        moves?.stop()
         node.stop()
         store.close()
         hintStore?.close()

@@ -352,6 +352,27 @@ struct Router: Sendable {
             var suspected: Bool?
             /// Hints this node keeps for the member, to hand over once it is reachable.
             var hints: Int
+            /// `member`; `joining` (a committed plan gives it partitions it does not hold
+            /// yet); `leaving` (it holds partitions a committed plan takes away and will
+            /// hold none); `outside` (registered but not in the ring: it holds nothing; a node
+            /// that left may be stopped, a new one waits for `ringstore cluster join`).
+            var state: String
+        }
+        /// One partition's owners in preference order.
+        struct RingEntry: Encodable {
+            var partition: Int
+            var owners: [String]
+        }
+        /// A partition that moves: its copying or draining phase, the nodes it moves from
+        /// and to, and which of the incoming nodes finished the phase's copy.
+        struct Transfer: Encodable {
+            var partition: Int
+            var phase: String
+            var from: [String]
+            var to: [String]
+            var done: [String]
+            /// The ring version the phase began at.
+            var since: Int
         }
         /// One partition replica this node holds, and when it last converged with its peer.
         struct Convergence: Encodable {
@@ -368,6 +389,9 @@ struct Router: Sendable {
         var node: String
         var cluster: String?
         var partitions: Int
+        var ringVersion: Int
+        var ring: [RingEntry]
+        var transfers: [Transfer]
         var nodes: [Member]
         var keyspaces: [String]
         var antiEntropy: [Convergence]
@@ -377,7 +401,8 @@ struct Router: Sendable {
         var leaderLosses: [LeaderLossView]
 
         enum CodingKeys: String, CodingKey {
-            case node, cluster, partitions, nodes, keyspaces
+            case node, cluster, partitions, nodes, keyspaces, ring, transfers
+            case ringVersion = "ring_version"
             case antiEntropy = "anti_entropy"
             case leaderPartitions = "leader_partitions"
             case leaderLosses = "leader_losses"
@@ -476,13 +501,29 @@ struct Router: Sendable {
         let alive = membership?.registeredNodes ?? [node.id]
         let phis = health?.phis() ?? [:]
         let hints = node.hintBacklog
+        let replicas = ring.isAssigned ? nil : node.keyspaces().map(\.replicationFactor).max() ?? 3
+        let owners = (0..<ring.partitionCount).map { partition in
+            let id = PartitionID(partition)
+            return replicas.map { ring.owners(id, replicationFactor: $0) } ?? ring.explicitOwners(id)
+        }
+        let listed = ring.nodes + alive.subtracting(ring.nodes).sorted()
         return ClusterView(
             node: node.id.name, cluster: membership?.metadata.cluster, partitions: ring.partitionCount,
-            nodes: ring.nodes.map { id in
+            ringVersion: ring.version,
+            ring: owners.enumerated().map { .init(partition: $0.offset, owners: $0.element.map(\.name)) },
+            transfers: ring.moves.map { move in
+                .init(
+                    partition: move.partition, phase: move.phase.rawValue,
+                    from: move.previous.filter { !move.target.contains($0) }.map(\.name),
+                    to: move.required.map(\.name), done: move.done.map(\.name),
+                    since: move.since)
+            },
+            nodes: listed.map { id in
                 let phi = phis[id].map { $0.isFinite ? min($0, 300) : 300 }
                 return .init(
                     id: id.name, alive: alive.contains(id), primaries: primaries[id] ?? 0, phi: phi,
-                    suspected: phi.map { $0 > FailureDetector.defaultThreshold }, hints: hints[id] ?? 0)
+                    suspected: phi.map { $0 > FailureDetector.defaultThreshold }, hints: hints[id] ?? 0,
+                    state: ring.state(of: id).rawValue)
             },
             keyspaces: node.keyspaces().map(\.name.name), antiEntropy: convergence(), leaderPartitions: leaders,
             leaderLosses: node.leaderLosses.recent.map(LeaderLossView.init))

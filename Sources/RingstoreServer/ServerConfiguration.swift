@@ -43,6 +43,9 @@ public struct ServerConfiguration: Sendable, Codable {
     /// Leader mode: how many bytes of entries each partition's log keeps for replicas that
     /// lag; beyond it applied entries are trimmed and such a replica gets a snapshot.
     public var leaderLogRetainBytes: Int = 64 << 20
+    /// Bytes per second this node receives in partition copies when the ring moves
+    /// partitions to it (0: unlimited).
+    public var transferBytesPerSecond: Int = 32 << 20
 
     public init() {}
 
@@ -63,6 +66,9 @@ public struct ServerConfiguration: Sendable, Codable {
         }
         if syncIntervalMillis < 1 { found.append("sync interval must be at least 1 ms") }
         if leaderLogRetainBytes < 0 { found.append("leader log retention must be 0 bytes or more") }
+        if transferBytesPerSecond < 0 {
+            found.append("the transfer budget must be 0 (unlimited) or more bytes per second")
+        }
         if !(0...65535).contains(httpPort) { found.append("HTTP port \(httpPort) is out of range") }
         if segmentBytesMax < 4096 || segmentBytesMax > UInt64(UInt32.max) {
             found.append("segment size must be between 4 KiB and 4 GiB")

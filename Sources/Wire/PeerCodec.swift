@@ -21,6 +21,7 @@ public enum PeerCodec {
         case leaderWrite = 0x0B
         case leaderRead = 0x0C
         case leaderSnapshot = 0x0D
+        case transferObjects = 0x0E
         case merged = 0x81
         case object = 0x82
         case written = 0x83
@@ -32,6 +33,7 @@ public enum PeerCodec {
         case leaderWritten = 0x89
         case leaderValue = 0x8A
         case leaderSnapshotPart = 0x8B
+        case transferred = 0x8C
         case failed = 0x8F
     }
 
@@ -111,6 +113,11 @@ public enum PeerCodec {
             w.write(read.after == nil ? UInt8(0) : 1)
             if let after = read.after { writePosition(&w, after) }
             w.write(read.timeoutMillis)
+        case .transferObjects(let keyspace, let keys):
+            kind = .transferObjects
+            w.writeShortBlob(Array(keyspace.utf8.prefix(Int(UInt16.max))))
+            w.write(UInt32(clamping: keys.count))
+            for key in keys { w.writeShortBlob(Array(key.prefix(Int(UInt16.max)))) }
         case .ping:
             return Frame(kind: Kind.ping.rawValue, requestID: id, payload: [])
         }
@@ -146,6 +153,18 @@ public enum PeerCodec {
                 SnapshotRequest(
                     follower: NodeID(String(decoding: follower, as: UTF8.self)), epoch: Epoch(epoch), base: base,
                     offset: offset))
+        }
+        if frame.kind == Kind.transferObjects.rawValue {
+            guard let keyspace = r.readShortBlob(), let count: UInt32 = r.read(), Int(count) <= r.remaining / 2 else {
+                return nil
+            }
+            var keys: [[UInt8]] = []
+            for _ in 0..<count {
+                guard let key = r.readShortBlob() else { return nil }
+                keys.append(key)
+            }
+            return r.remaining == 0
+                ? .transferObjects(keyspace: String(decoding: keyspace, as: UTF8.self), keys: keys) : nil
         }
         if frame.kind == Kind.treeLeaves.rawValue || frame.kind == Kind.bucketDigests.rawValue {
             guard let keyspace = r.readShortBlob(), let partition: UInt32 = r.read() else { return nil }
@@ -273,6 +292,13 @@ public enum PeerCodec {
         case .object(let object):
             kind = .object
             writeOptionalObject(&w, object)
+        case .transferred(let objects):
+            kind = .transferred
+            w.write(UInt32(clamping: objects.count))
+            for item in objects {
+                w.writeShortBlob(Array(item.storageKey.prefix(Int(UInt16.max))))
+                writeOptionalObject(&w, item.object)
+            }
         case .tombstoneState(let object, let keepsHint):
             kind = .tombstoneState
             writeOptionalObject(&w, object)
@@ -348,6 +374,14 @@ public enum PeerCodec {
         case .object:
             guard let object = readOptionalObject(&r) else { return nil }
             reply = .object(object)
+        case .transferred:
+            guard let count: UInt32 = r.read(), Int(count) <= r.remaining / 3 else { return nil }
+            var objects: [TransferredObject] = []
+            for _ in 0..<count {
+                guard let key = r.readShortBlob(), let object = readOptionalObject(&r) else { return nil }
+                objects.append(TransferredObject(storageKey: key, object: object))
+            }
+            reply = .transferred(objects)
         case .tombstoneState:
             guard let object = readOptionalObject(&r), let hint: UInt8 = r.read(), hint <= 1 else { return nil }
             reply = .tombstoneState(object: object, keepsHint: hint == 1)

@@ -37,7 +37,9 @@ struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "Create a cluster's ring in etcd, show the cluster, stage and plan ring changes.",
-        subcommands: [Init.self, Status.self, Join.self, Leave.self, Replace.self, Plan.self, Unstage.self])
+        subcommands: [
+            Init.self, Status.self, Join.self, Leave.self, Replace.self, Plan.self, Commit.self, Unstage.self,
+        ])
 
     struct Init: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a new cluster's ring to etcd.")
@@ -144,15 +146,19 @@ struct ClusterCommand: AsyncParsableCommand {
             }
             let primaries = ring.primaryCounts()
             let views = await Self.views(registered)
-            print("cluster \(options.cluster): \(ring.nodes.count) nodes, \(ring.partitionCount) partitions")
+            print(
+                "cluster \(options.cluster): ring version \(ring.version), \(ring.nodes.count) nodes, \(ring.partitionCount) partitions"
+            )
             let header = "NODE".padding(toLength: 12, withPad: " ", startingAt: 0)
             print(
                 header
-                    + "STATE  PRIMARIES  HTTP                  PEER                  HINTS KEPT/FOR IT  PHI (as \(views.viewer ?? "nobody") sees it)"
+                    + "STATE          PRIMARIES  HTTP                  PEER                  HINTS KEPT/FOR IT  PHI (as \(views.viewer ?? "nobody") sees it)"
             )
-            for node in ring.nodes {
+            let outside = registered.keys.map(NodeID.init).filter { !ring.nodes.contains($0) }.sorted()
+            for node in ring.nodes + outside {
                 let registration = registered[node.name]
-                let state = registration == nil ? "down " : "alive"
+                let state = ((registration == nil ? "down " : "alive") + " " + ring.state(of: node).rawValue)
+                    .padding(toLength: 13, withPad: " ", startingAt: 0)
                 let count = String(primaries[node] ?? 0).padding(toLength: 11, withPad: " ", startingAt: 0)
                 let http = (registration?.http ?? "-").padding(toLength: 22, withPad: " ", startingAt: 0)
                 let peer = (registration?.peer ?? "-").padding(toLength: 22, withPad: " ", startingAt: 0)
@@ -167,6 +173,12 @@ struct ClusterCommand: AsyncParsableCommand {
                     node.name.padding(toLength: 12, withPad: " ", startingAt: 0) + state + "  " + count + http + peer
                         + hints + phi)
             }
+            if !outside.isEmpty {
+                print(
+                    "outside the ring, holding nothing (a node that left may be stopped; a new one waits for `cluster join`): \(outside.map(\.name).joined(separator: ", "))"
+                )
+            }
+            Self.printTransfers(ring)
             print("anti-entropy (partition replicas that converged with their peer):")
             for (id, summary) in views.antiEntropy.sorted(by: { $0.key < $1.key }) {
                 let oldest = summary.oldestMillisAgo.map {
@@ -189,6 +201,24 @@ struct ClusterCommand: AsyncParsableCommand {
             }
             Self.printLeaderPartitions(keyspaces.filter { $0.mode == .leader }, ring: ring, views: views)
             Self.printLeaderLosses(views)
+        }
+
+        /// The partitions a committed plan still moves, one line each.
+        static func printTransfers(_ ring: Ring) {
+            guard !ring.moves.isEmpty else {
+                print("transfers: none in progress")
+                return
+            }
+            print("transfers (\(ring.moves.count) partitions moving):")
+            for move in ring.moves {
+                let from = move.previous.filter { !move.target.contains($0) }.map(\.name)
+                let done = move.done.isEmpty ? "" : ", done: \(move.done.map(\.name).joined(separator: ","))"
+                print(
+                    "  partition \(move.partition) \(move.phase.rawValue) since ring \(move.since): "
+                        + "\(move.previous.map(\.name).joined(separator: ",")) -> \(move.target.map(\.name).joined(separator: ","))"
+                        + " (out: \(from.isEmpty ? "-" : from.joined(separator: ",")), copying: \(move.required.map(\.name).joined(separator: ","))\(done))"
+                )
+            }
         }
 
         /// One line per cut a node reported (the failover loss report): only `ack=leader`

@@ -166,7 +166,78 @@ extension ClusterCommand {
             }
             print(
                 "partition replicas to move: \(plan.moves) (the least any balanced claim needs: \(plan.minimumMoves))")
-            print("committing a plan (moving partitions with their data) is not available yet")
+            print("`ringstore cluster commit` carries it out")
+        }
+    }
+
+    struct Commit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Commit the staged changes: the ring starts moving partitions, with their data, to their new owners.")
+        @OptionGroup var options: ClusterOptions
+
+        func run() async throws {
+            let (etcd, metadata) = try options.connect()
+            let (ringEntry, keyspaceEntries, stagedEntry, registrations) = try await etcdCall {
+                (
+                    try await etcd.range(metadata.ringKey).first,
+                    try await etcd.range(metadata.keyspacesPrefix, prefix: true),
+                    try await etcd.range(metadata.stagedKey).first,
+                    try await etcd.range(metadata.nodesPrefix, prefix: true)
+                )
+            }
+            let ring = try ClusterStaging.ring(ringEntry, options)
+            guard let ringEntry, let stagedEntry,
+                let staged = ClusterMetadata.decode(StagedChanges.self, stagedEntry.value), !staged.isEmpty
+            else {
+                FileOutput.standardError(
+                    "ringstore: nothing staged to commit (`ringstore cluster join|leave|replace` stage changes)\n")
+                throw ExitCode(1)
+            }
+            let keyspaces = keyspaceEntries.compactMap { ClusterMetadata.decode(Keyspace.self, $0.value) }
+            if let leader = keyspaces.first(where: { $0.mode == .leader }) {
+                FileOutput.standardError(
+                    "ringstore: keyspace '\(leader.name)' is in leader mode, and moving leader-mode partitions is not supported yet; the ring was not changed\n"
+                )
+                throw ExitCode(1)
+            }
+            let registered = Set(registrations.map { String($0.key.dropFirst(metadata.nodesPrefix.count)) })
+            let arriving = staged.joins + staged.replacements.compactMap { $0.last }
+            if let absent = arriving.first(where: { !registered.contains($0) }) {
+                FileOutput.standardError(
+                    "ringstore: \(absent) is not running; start it first (`ringstore serve --node-id \(absent) --etcd ... --cluster \(options.cluster)`)\n"
+                )
+                throw ExitCode(1)
+            }
+            let next: Ring
+            let plan: RingPlan
+            do {
+                plan = try RingPlan(
+                    ring: ring, changes: staged, replicas: keyspaces.map(\.replicationFactor).max() ?? 3)
+                next = try ring.committing(plan.after, members: plan.members)
+            } catch {
+                FileOutput.standardError("ringstore: \(error.detail)\n")
+                throw ExitCode(1)
+            }
+            let (committed, _) = try await etcdCall {
+                try await etcd.transaction(
+                    [
+                        .modRevision(metadata.ringKey, ringEntry.modRevision),
+                        .modRevision(metadata.stagedKey, stagedEntry.modRevision),
+                    ],
+                    puts: [(metadata.ringKey, ClusterMetadata.encode(ClusterMetadata.RingDocument(ring: next)), nil)],
+                    deletes: [metadata.stagedKey])
+            }
+            guard committed else {
+                FileOutput.standardError(
+                    "ringstore: the ring or the staged changes changed meanwhile; nothing was committed (run `cluster plan` and commit again)\n"
+                )
+                throw ExitCode(1)
+            }
+            print(
+                "committed: ring version \(next.version); \(next.moves.count) partitions move (\(plan.moves) partition replicas)"
+            )
+            print("`ringstore cluster status` shows the transfers; they end on their own")
         }
     }
 }

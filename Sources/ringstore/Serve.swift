@@ -85,6 +85,13 @@ struct Serve: AsyncParsableCommand {
     )
     var leaderLogRetainBytes: Int = 64 << 20
 
+    @Option(
+        name: .customLong("transfer-bytes-per-second"),
+        help:
+            "Bytes per second this node receives in partition copies when a committed ring change moves partitions to it (0: unlimited)."
+    )
+    var transferBytesPerSecond: Int = 32 << 20
+
     @Flag(help: "Store values uncompressed.")
     var noCompression = false
 
@@ -140,6 +147,7 @@ struct Serve: AsyncParsableCommand {
         config.clockOffsetMillis = clockOffsetMs
         config.leaseReads = !noLeaseReads
         config.leaderLogRetainBytes = leaderLogRetainBytes
+        config.transferBytesPerSecond = transferBytesPerSecond
         let problems = config.problems()
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
 

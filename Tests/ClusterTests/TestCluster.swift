@@ -14,7 +14,7 @@ final class TestCluster: @unchecked Sendable {
 
     let etcd: EtcdProcess
     let root: String
-    let members: [Member]
+    private(set) var members: [Member]
     var nodes: [NodeProcess] = []
     /// More `ringstore serve` options for every member.
     let extraArguments: [String]
@@ -87,6 +87,29 @@ final class TestCluster: @unchecked Sendable {
     }
 
     func client(_ index: Int) throws -> RingstoreClient { try nodes[index].client }
+
+    /// Starts one more member (`n<count+1>`) on new ports; it registers in etcd and holds
+    /// nothing until a committed plan gives it partitions. Returns its index.
+    @discardableResult
+    func addMember() async throws -> Int {
+        let id = "n\(members.count + 1)"
+        members.append(
+            Member(id: id, http: NodeProcess.freePort(), peer: NodeProcess.freePort(), directory: "\(root)/\(id)"))
+        nodes.append(try start(members.count - 1))
+        try await nodes[members.count - 1].waitUntilHealthy()
+        return members.count - 1
+    }
+
+    /// `ringstore cluster ARGUMENTS` against this cluster.
+    func cli(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try EtcdProcess.ringstore(["cluster"] + arguments + ["--etcd", etcd.endpoint, "--cluster", "test"])
+    }
+
+    /// What `GET /v1/cluster` on member `index` says, whole.
+    func clusterDocument(from index: Int) async throws -> [String: Any] {
+        let response = try await client(index).send(method: .GET, path: "/v1/cluster")
+        return try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
+    }
 
     /// `ringstore cluster status` against this cluster.
     func status() throws -> (status: Int32, output: String) {

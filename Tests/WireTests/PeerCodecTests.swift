@@ -36,6 +36,8 @@ import Wire
         .hint(owner: NodeID("n3"), keyspace: "default", key: [9, 0], object: object),
         .treeLeaves(keyspace: "default", partition: 63),
         .bucketDigests(keyspace: "users", partition: 0, buckets: [0, 7, 255]),
+        .transferObjects(keyspace: "users", keys: []),
+        .transferObjects(keyspace: "users", keys: [Array("users".utf8) + [0, 1], Array("users".utf8) + [0]]),
         .tombstoneCheck(keyspace: "users", key: [1]),
         .purge(keyspace: "users", key: [1], object: object),
         .leaderFetch(
@@ -75,6 +77,11 @@ import Wire
         .leaves([]), .leaves([1, 2, UInt64.max]),
         .tombstoneState(object: nil, keepsHint: true), .tombstoneState(object: object, keepsHint: false),
         .digests([:]), .digests([[0, 1]: 7, Array("users".utf8) + [0, 9]: UInt64.max]),
+        .transferred([]),
+        .transferred([
+            TransferredObject(storageKey: Array("users".utf8) + [0, 1], object: object),
+            TransferredObject(storageKey: Array("users".utf8) + [0, 2], object: nil),
+        ]),
         .leaderFetched(
             .entries(epoch: Epoch(9), from: 43, through: 44, highWatermark: 40),
             [

@@ -4,7 +4,9 @@
 #
 #   deploy/local/cluster.sh up [N]   start etcd and N nodes (default 3), wait until ready
 #   deploy/local/cluster.sh status   show the processes and `ringstore cluster status`
-#   deploy/local/cluster.sh down     stop exactly the processes `up` started
+#   deploy/local/cluster.sh add      start one more node, join it and commit the plan
+#   deploy/local/cluster.sh remove NODE   make NODE leave, wait until it holds nothing, stop it
+#   deploy/local/cluster.sh down     stop exactly the processes `up` and `add` started
 #
 # Environment: RINGSTORE_LOCAL_DIR (default ./local-cluster), RINGSTORE_HTTP_BASE (8081:
 # node i listens on HTTP 8080+i and peers on 9080+i), RINGSTORE_ETCD_PORT (2379),
@@ -60,17 +62,64 @@ up() {
     local nodes=""
     for i in $(seq 1 "$n"); do nodes+="${nodes:+,}n$i"; done
     "$bin" cluster init --etcd "$etcd_url" --cluster "$cluster" --nodes "$nodes" >/dev/null 2>&1 || true
-    for i in $(seq 1 "$n"); do
-        "$bin" serve --node-id "n$i" --http "127.0.0.1:$((http_base + i))" --peer "127.0.0.1:$((peer_base + i))" \
-            --data-dir "$dir/n$i" --etcd "$etcd_url" --cluster "$cluster" ${RINGSTORE_NODE_ARGS:-} \
-            >"$dir/n$i.log" 2>&1 &
-        echo "n$i $!" >>"$dir/pids"
-    done
+    for i in $(seq 1 "$n"); do start_node "$i"; done
     for i in $(seq 1 "$n"); do wait_for "http://127.0.0.1:$((http_base + i))/readyz" 60; done
     echo "cluster '$cluster' is up; data and logs in $dir"
     echo "etcd:  $etcd_url"
     for i in $(seq 1 "$n"); do echo "n$i:    http://127.0.0.1:$((http_base + i))"; done
     echo "try:   curl -X PUT --data hello http://127.0.0.1:$((http_base + 1))/v1/kv/default/greeting"
+}
+
+start_node() {
+    local i=$1
+    "$bin" serve --node-id "n$i" --http "127.0.0.1:$((http_base + i))" --peer "127.0.0.1:$((peer_base + i))" \
+        --data-dir "$dir/n$i" --etcd "$etcd_url" --cluster "$cluster" ${RINGSTORE_NODE_ARGS:-} \
+        >>"$dir/n$i.log" 2>&1 &
+    echo "n$i $!" >>"$dir/pids"
+}
+
+# The number of the highest node `up` or `add` started.
+last_node() {
+    sed -n 's/^n\([0-9]*\) .*/\1/p' "$dir/pids" | sort -n | tail -1
+}
+
+# Waits until `cluster status` says no partition moves any more (up to 10 minutes).
+wait_for_transfers() {
+    for _ in $(seq 1 1200); do
+        "$bin" cluster status --etcd "$etcd_url" --cluster "$cluster" 2>/dev/null |
+            grep -q "transfers: none in progress" && return 0
+        sleep 0.5
+    done
+    echo "partitions still move after 10 minutes; see \`$0 status\`" >&2
+    return 1
+}
+
+add() {
+    [[ -f "$dir/pids" ]] || { echo "no cluster is up in $dir (run up first)" >&2; exit 1; }
+    need_tools
+    local i=$(($(last_node) + 1))
+    start_node "$i"
+    wait_for "http://127.0.0.1:$((http_base + i))/readyz" 60
+    "$bin" cluster join "n$i" --etcd "$etcd_url" --cluster "$cluster"
+    "$bin" cluster plan --etcd "$etcd_url" --cluster "$cluster"
+    "$bin" cluster commit --etcd "$etcd_url" --cluster "$cluster"
+    wait_for_transfers
+    echo "n$i:    http://127.0.0.1:$((http_base + i)) joined"
+}
+
+remove() {
+    local node=${1:?usage: $0 remove NODE}
+    [[ -f "$dir/pids" ]] || { echo "no cluster is up in $dir" >&2; exit 1; }
+    local pid
+    pid=$(awk -v n="$node" '$1 == n { print $2 }' "$dir/pids")
+    [[ -n "$pid" ]] || { echo "$node was not started by this script" >&2; exit 1; }
+    "$bin" cluster leave "$node" --etcd "$etcd_url" --cluster "$cluster"
+    "$bin" cluster commit --etcd "$etcd_url" --cluster "$cluster"
+    wait_for_transfers
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    awk -v n="$node" '$1 != n' "$dir/pids" >"$dir/pids.new" && mv "$dir/pids.new" "$dir/pids"
+    echo "$node left the ring and was stopped"
 }
 
 status() {
@@ -96,6 +145,8 @@ down() {
 case "${1:-}" in
 up) up "${2:-3}" ;;
 status) status ;;
+add) add ;;
+remove) remove "${2:-}" ;;
 down) down ;;
-*) echo "usage: $0 up [N] | status | down" >&2; exit 64 ;;
+*) echo "usage: $0 up [N] | status | add | remove NODE | down" >&2; exit 64 ;;
 esac

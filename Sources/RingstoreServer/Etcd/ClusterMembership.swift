@@ -16,7 +16,8 @@ public final class ClusterMembership: Service, Sendable {
     let metadata: ClusterMetadata
     let node: Node
     let peers: PeerClient
-    let registration: ClusterMetadata.Registration
+    /// Where the node listens; its ring version is added as it changes.
+    private let registration: Mutex<ClusterMetadata.Registration>
     let logger: Logger
     let watch: EtcdWatch?
     /// The registrations last read, kept on disk for a restart while etcd is unreachable.
@@ -25,6 +26,8 @@ public final class ClusterMembership: Service, Sendable {
     private let changed = ChangeFlag()
     /// Nodes whose registration was present at the last successful read.
     private let alive = Mutex<Set<NodeID>>([])
+    /// The ring version each registered node reported at the last read.
+    private let versions = Mutex<[NodeID: Int]>([:])
     private let pendingRead = Mutex<Task<Void, Never>?>(nil)
     private let leaseTTLSeconds = 5
     private let lease = Mutex<Int64?>(nil)
@@ -44,7 +47,7 @@ public final class ClusterMembership: Service, Sendable {
         self.metadata = metadata
         self.node = node
         self.peers = peers
-        self.registration = registration
+        self.registration = Mutex(registration)
         self.logger = logger
     }
 
@@ -80,7 +83,11 @@ public final class ClusterMembership: Service, Sendable {
 
     private func register() async throws {
         let granted = try await etcd.grantLease(ttlSeconds: leaseTTLSeconds)
-        try await etcd.put(metadata.nodesPrefix + node.id.name, ClusterMetadata.encode(registration), lease: granted)
+        let current = registration.withLock { registration in
+            registration.ringVersion = node.ring.version
+            return registration
+        }
+        try await etcd.put(metadata.nodesPrefix + node.id.name, ClusterMetadata.encode(current), lease: granted)
         lease.withLock { $0 = granted }
         logger.info("registered in etcd", metadata: ["lease": "\(granted)"])
     }
@@ -130,6 +137,7 @@ public final class ClusterMembership: Service, Sendable {
     func refresh() async throws {
         let ring = try await loadRing()
         node.install(ring: ring)
+        try await reportRingVersion()
         var registrations: [String: ClusterMetadata.Registration] = [:]
         for entry in try await etcd.range(metadata.nodesPrefix, prefix: true) {
             let id = String(entry.key.dropFirst(metadata.nodesPrefix.count))
@@ -142,11 +150,29 @@ public final class ClusterMembership: Service, Sendable {
         peerCache.save(registrations)
         logger.debug("cluster metadata read", metadata: ["registered": "\(registered.map(\.name).sorted())"])
         alive.withLock { $0 = registered }
+        versions.withLock { versions in
+            versions = Dictionary(
+                uniqueKeysWithValues: registrations.map { (NodeID($0.key), $0.value.ringVersion ?? 0) })
+        }
         var keyspaces: [Keyspace] = []
         for entry in try await etcd.range(metadata.keyspacesPrefix, prefix: true) {
             if let keyspace = ClusterMetadata.decode(Keyspace.self, entry.value) { keyspaces.append(keyspace) }
         }
         node.install(keyspaces: keyspaces)
+    }
+
+    /// Puts the registration again when the node installed another ring version since
+    /// it last did, so that the cluster knows which rings its nodes run.
+    private func reportRingVersion() async throws {
+        let version = node.ring.version
+        guard let current = lease.withLock({ $0 }) else { return }
+        let changed = registration.withLock { registration -> ClusterMetadata.Registration? in
+            guard registration.ringVersion != version else { return nil }
+            registration.ringVersion = version
+            return registration
+        }
+        guard let changed else { return }
+        try await etcd.put(metadata.nodesPrefix + node.id.name, ClusterMetadata.encode(changed), lease: current)
     }
 
     /// Points the peer client at the registered addresses (other nodes only).
@@ -218,4 +244,35 @@ final class ChangeFlag: Sendable {
 
     /// Whether it was raised; lowers it.
     func take() -> Bool { raised.exchange(false, ordering: .acquiringAndReleasing) }
+}
+
+/// The ring in etcd, changed by compare-and-swap, for `RingMoves`.
+extension ClusterMembership: RingDirectory {
+    public func replace(
+        version: Int, with ring: Ring, completion: @escaping @Sendable (_ stored: Bool, _ current: Ring?) -> Void
+    ) {
+        Task { [self] in
+            do {
+                guard let entry = try await etcd.range(metadata.ringKey).first,
+                    let document = ClusterMetadata.decode(ClusterMetadata.RingDocument.self, entry.value)
+                else { return completion(false, nil) }
+                let stored = try document.ring()
+                guard stored.version == version else { return completion(false, stored) }
+                let (replaced, _) = try await etcd.transaction(
+                    [.modRevision(metadata.ringKey, entry.modRevision)],
+                    puts: [(metadata.ringKey, ClusterMetadata.encode(ClusterMetadata.RingDocument(ring: ring)), nil)])
+                completion(replaced, replaced ? nil : try await loadRing())
+            } catch {
+                logger.warning("changing the ring in etcd failed", metadata: ["error": "\(error)"])
+                completion(false, nil)
+            }
+        }
+    }
+
+    /// The lowest ring version the registered nodes reported at the last read (a node
+    /// that reported none counts as 0); nil before the first read.
+    public func lowestRunningVersion() -> Int? { versions.withLock { $0.values.min() } }
+
+    /// The nodes registered at the last read; nil before the first.
+    public func runningNodes() -> Set<NodeID>? { versions.withLock { $0.isEmpty ? nil : Set($0.keys) } }
 }

@@ -3,9 +3,13 @@ import RingstoreCore
 
 /// Where a cluster keeps its metadata in etcd, and its JSON forms (DESIGN section 7):
 ///
-/// - `/ringstore/<cluster>/ring`: `{"partitions": 64, "nodes": ["n1", "n2", "n3"]}`
-/// - `/ringstore/<cluster>/nodes/<id>`: `{"http": "HOST:PORT", "peer": "HOST:PORT"}`,
-///   bound to the node's lease, so it disappears when the node stops renewing it
+/// - `/ringstore/<cluster>/ring`: `{"partitions": 64, "nodes": ["n1", "n2", "n3"]}` as
+///   `cluster init` writes it; once a plan was committed also `version`, `owners` (each
+///   partition's owners in preference order) and `moves` (`RingDocument`). It changes
+///   only by compare-and-swap.
+/// - `/ringstore/<cluster>/nodes/<id>`: `{"http": "HOST:PORT", "peer": "HOST:PORT",
+///   "ring_version": V}`, bound to the node's lease, so it disappears when the node stops
+///   renewing it
 /// - `/ringstore/<cluster>/keyspaces/<name>`: the keyspace definition
 /// - `/ringstore/<cluster>/staged`: ring changes staged for the next plan (`StagedChanges`)
 public struct ClusterMetadata: Sendable {
@@ -110,10 +114,18 @@ public struct ClusterMetadata: Sendable {
     public struct Registration: Codable, Sendable, Equatable {
         public var http: String
         public var peer: String
+        /// The ring version the node has installed (absent: not reported yet).
+        public var ringVersion: Int?
 
-        public init(http: String, peer: String) {
+        enum CodingKeys: String, CodingKey {
+            case http, peer
+            case ringVersion = "ring_version"
+        }
+
+        public init(http: String, peer: String, ringVersion: Int? = nil) {
             self.http = http
             self.peer = peer
+            self.ringVersion = ringVersion
         }
     }
 

@@ -39,17 +39,18 @@ public struct EtcdClient: Sendable {
         }
     }
 
-    /// Puts `puts` (key, value, lease) if every comparison holds, in one transaction;
+    /// Puts `puts` (key, value, lease) and deletes `deletes` if every comparison holds, in one transaction;
     /// whether it did, and the revision etcd answered at (the puts' revision when they
     /// were made).
-    public func transaction(_ compares: [Compare], puts: [(String, [UInt8], Int64?)]) async throws -> (
-        succeeded: Bool, revision: Int64
-    ) {
-        let requests: [[String: Any]] = puts.map { key, value, lease in
+    public func transaction(
+        _ compares: [Compare], puts: [(String, [UInt8], Int64?)], deletes: [String] = []
+    ) async throws -> (succeeded: Bool, revision: Int64) {
+        var requests: [[String: Any]] = puts.map { key, value, lease in
             var put: [String: Any] = ["key": Self.base64(key), "value": Data(value).base64EncodedString()]
             if let lease { put["lease"] = String(lease) }
             return ["request_put": put]
         }
+        for key in deletes { requests.append(["request_delete_range": ["key": Self.base64(key)]]) }
         let answer = try await call("/v3/kv/txn", ["compare": compares.map(\.json), "success": requests])
         let header = answer["header"] as? [String: Any]
         let revision = Int64(header?["revision"] as? String ?? "0") ?? 0
