@@ -8,8 +8,11 @@ import RingstoreNode
 /// reading, and faults (partitions, one-way cuts, message loss and duplication, crashes
 /// with loss of unsynced writes, clock skew between nodes), all decided by one seed.
 /// Hinted handoff, anti-entropy and tombstone purging (grace 500 ms: above timeouts plus skew) run throughout.
-/// After the faults heal, every
-/// key is read at `r=all` and `check()` says whether any promise was broken.
+/// With `ringChanges`, nodes join, leave and replace members at random moments of the
+/// faulty run (`cluster commit` of one change at a time, partitions moving with their data
+/// through each node's `RingMoves`; a replaced node may be dead for good). After the faults
+/// heal and the moves end, every key is read at `r=all` and `check()` says whether any
+/// promise was broken.
 public final class ClusterSimulation: @unchecked Sendable {
     /// The cluster and workload of one run.
     public struct Options: Sendable {
@@ -23,11 +26,15 @@ public final class ClusterSimulation: @unchecked Sendable {
         public var faults = true
         /// Whether writes let fallbacks stand in for unreachable owners (hinted handoff).
         public var sloppy = false
+        /// Whether nodes join, leave and replace members during the run (two spare nodes
+        /// run outside the ring from the start).
+        public var ringChanges = false
 
-        public init(nodeCount: Int = 3, policy: ConflictPolicy = .vv, sloppy: Bool = false) {
+        public init(nodeCount: Int = 3, policy: ConflictPolicy = .vv, sloppy: Bool = false, ringChanges: Bool = false) {
             self.nodeCount = nodeCount
             self.policy = policy
             self.sloppy = sloppy
+            self.ringChanges = ringChanges
         }
     }
 
@@ -54,7 +61,19 @@ public final class ClusterSimulation: @unchecked Sendable {
     public let options: Options
     let world: SimulatedWorld
     let network: SimulatedNetwork
-    let ring: Ring
+    let directory: SimulatedRingDirectory
+    /// The ring as the simulated etcd holds it now.
+    var ring: Ring { directory.stored }
+    /// Every node of the run: the first members and the spares.
+    let ids: [NodeID]
+    /// Each running node's part in the ring's moves.
+    private var moves: [NodeID: RingMoves] = [:]
+    /// Partitions that still moved once the heal was over (each should have finished).
+    public private(set) var unfinishedMoves = 0
+    /// Nodes replaced while dead: they never start again.
+    private(set) var dead: Set<NodeID> = []
+    /// The ring changes committed, as `join n4`, `leave n2`, `replace n1 n5`.
+    public private(set) var ringChanges: [String] = []
     let keyspace: Keyspace
     var storages: [NodeID: SimulatedStorage] = [:]
     var hintStorages: [NodeID: SimulatedStorage] = [:]
@@ -86,8 +105,12 @@ public final class ClusterSimulation: @unchecked Sendable {
         self.options = options
         world = SimulatedWorld(seed: seed)
         network = SimulatedNetwork(world: world)
-        let ids = (1...options.nodeCount).map { NodeID("n\($0)") }
-        ring = try Ring(partitionCount: 16, nodes: ids)
+        let members = (1...options.nodeCount).map { NodeID("n\($0)") }
+        ids =
+            members
+            + (options.ringChanges ? [NodeID("n\(options.nodeCount + 1)"), NodeID("n\(options.nodeCount + 2)")] : [])
+        directory = SimulatedRingDirectory(
+            world: world, network: network, ring: try Ring(partitionCount: 16, nodes: members))
         keyspace = Keyspace(
             name: try KeyspaceName(validating: "sim"), replicationFactor: options.replicationFactor,
             conflict: options.policy, sloppy: options.sloppy)
@@ -97,8 +120,6 @@ public final class ClusterSimulation: @unchecked Sendable {
             try start(id)
         }
     }
-
-    var ids: [NodeID] { ring.nodes }
 
     /// Each node's wall clock runs ahead of the simulated time by up to 200 ms: clock
     /// skew, which LWW must survive (acknowledged writes lose only to newer timestamps).
@@ -112,15 +133,18 @@ public final class ClusterSimulation: @unchecked Sendable {
             wallMillis: { world.nowMillis + offset }, network: network.endpoint(for: id),
             timers: SimulatedTimers(world: world))
         let node = try Node(
-            id: id, storage: storages[id]!, ring: ring,
+            id: id, storage: storages[id]!, ring: directory.stored,
             logger: Logger(label: "sim", factory: { _ in SwiftLogNoOpLogHandler() }), environment: environment,
             defaultTimeoutMillis: 200, hintStorage: hintStorages[id]!,
             handoff: HandoffSettings(
                 bytesPerSecond: 20_000, inFlightMax: 4, intervalMillis: 20, timeoutMillis: 200, backoffMaxMillis: 200),
             antiEntropy: AntiEntropySettings(intervalMillis: 25, keysPerSecond: 2000, timeoutMillis: 200),
-            tombstones: TombstoneSettings(graceMillis: 500, intervalMillis: 20, timeoutMillis: 200))
+            tombstones: TombstoneSettings(graceMillis: 500, intervalMillis: 20, timeoutMillis: 200),
+            transferBytesPerSecond: 200_000)
         node.install(keyspaces: [keyspace])
         network.nodes[id] = node
+        moves[id] = RingMoves(node: node, directory: directory, parallel: 2, intervalMillis: 25)
+        moves[id]!.start()
     }
 
     private func crash(_ id: NodeID) {
@@ -134,7 +158,7 @@ public final class ClusterSimulation: @unchecked Sendable {
     }
 
     private func restart(_ id: NodeID) {
-        guard network.nodes[id] == nil else { return }
+        guard network.nodes[id] == nil, !dead.contains(id) else { return }
         log.append("\(world.nowMillis): restart \(id)")
         try? start(id)
     }
@@ -185,15 +209,25 @@ public final class ClusterSimulation: @unchecked Sendable {
             }
         }
         if options.faults { scheduleFaults(from: start, to: end) }
+        if options.ringChanges { scheduleRingChanges(from: start, to: end) }
         world.run(untilMillis: end + 300)
-        // Heal everything, restart every node, let hints of timers and flushes settle.
+        // Heal everything, restart every node, let the moves end and hints, timers and
+        // flushes settle.
         network.cut = []
         network.dropProbability = 0
         network.duplicateProbability = 0
         for id in ids { restart(id) }
+        let movesDeadline = world.nowMillis + 30_000
+        while world.nowMillis < movesDeadline,
+            !ring.moves.isEmpty || directory.lowestRunningVersion() != ring.version
+        {
+            world.run(untilMillis: world.nowMillis + 50)
+        }
+        unfinishedMoves = ring.moves.count
+        if !ring.moves.isEmpty { log.append("\(world.nowMillis): moves still under way: \(ring.moves)") }
         world.run(untilMillis: world.nowMillis + 1000)
         copiesBeforeRepair = ownersCopies()
-        let reader = network.nodes[ids[0]]!
+        let reader = network.nodes[ring.nodes.first { network.nodes[$0] != nil }!]!
         for index in 0..<options.keys {
             let key = key(index)
             reader.read(keyspace: "sim", key: Array(key.utf8), level: .all, timeoutMillis: 1000) { [self] result in
@@ -214,13 +248,62 @@ public final class ClusterSimulation: @unchecked Sendable {
                 ring.partition(keyspace: keyspace.name, key: try! Key(validating: Array(key.utf8))),
                 replicationFactor: options.replicationFactor)
             for owner in owners {
+                guard let node = network.nodes[owner] else {
+                    copies[key, default: [:]][owner] = .some(nil)  // a dead owner holds nothing
+                    continue
+                }
                 // A read of a replica answers synchronously.
                 let answer = Answer()
-                network.nodes[owner]!.handle(.read(keyspace: "sim", key: Array(key.utf8))) { answer.reply = $0 }
+                node.handle(.read(keyspace: "sim", key: Array(key.utf8))) { answer.reply = $0 }
                 if case .object(let object) = answer.reply { copies[key, default: [:]][owner] = object }
             }
         }
         return copies
+    }
+
+    /// One or two ring changes at random moments: a spare node joins, a member leaves, or
+    /// a spare replaces a member (in strict runs, half the time one that died for good).
+    /// Each waits for the moves of the one before.
+    private func scheduleRingChanges(from start: UInt64, to end: UInt64) {
+        for _ in 0..<Int(world.between(1...2)) {
+            world.schedule(afterMillis: world.between(0...(end - start) / 2)) { [self] in commitChange(before: end) }
+        }
+    }
+
+    private func commitChange(before end: UInt64) {
+        guard world.nowMillis < end else { return }
+        guard ring.moves.isEmpty else {
+            world.schedule(afterMillis: 50) { [self] in commitChange(before: end) }
+            return
+        }
+        let members = ring.nodes
+        let spares = ids.filter { !members.contains($0) && !dead.contains($0) }
+        var next = members
+        var change: String
+        switch Int(world.between(0...2)) {
+        case 0 where !spares.isEmpty:
+            next.append(spares[0])
+            change = "join \(spares[0])"
+        case 1 where members.count > options.replicationFactor:
+            let leaving = members.randomElement(using: &world.random)!
+            next.removeAll { $0 == leaving }
+            change = "leave \(leaving)"
+        default:
+            guard let spare = spares.first else { return }
+            let replaced = members.randomElement(using: &world.random)!
+            next = members.map { $0 == replaced ? spare : $0 }
+            change = "replace \(replaced) \(spare)"
+            if !options.sloppy, world.chance(0.5) {
+                crash(replaced)
+                dead.insert(replaced)
+                change += " (dead)"
+            }
+        }
+        let claim = RingClaim.claim(from: ring.assignment(replicas: options.replicationFactor), nodes: next)
+        guard let committed = try? ring.committing(claim, members: next) else { return }
+        log.append("\(world.nowMillis): commit \(change): ring \(committed.version), \(committed.moves.count) moves")
+        ringChanges.append(change)
+        directory.store(committed)
     }
 
     private func scheduleFaults(from start: UInt64, to end: UInt64) {

@@ -13,9 +13,11 @@ extension ClusterSimulation {
     /// - after the heal every hint was handed over to its owner and deleted: every owner
     ///   that a fallback stood in for has the write before any read repairs it;
     /// - after the heal, before any read, anti-entropy made every owner of every key hold
-    ///   the same object (replicas converge for keys nobody reads).
+    ///   the same object (replicas converge for keys nobody reads);
+    /// - every partition move of a committed ring change ended (within 30 s of the heal).
     public func check() -> [String] {
         var problems: [String] = []
+        if unfinishedMoves > 0 { problems.append("\(unfinishedMoves) partition(s) still moved 30 s after the heal") }
         let n = options.replicationFactor
         if !options.sloppy, options.readLevel.required(replicas: n) + options.writeLevel.required(replicas: n) > n {
             for read in completedReads {
@@ -30,7 +32,8 @@ extension ClusterSimulation {
             }
         }
         for write in acknowledged {
-            for owner in write.outcome.hinted {
+            // An owner that gave the partition away since is not asked (its hints went to the owners).
+            for owner in write.outcome.hinted where copiesBeforeRepair[write.key]?[owner] != nil {
                 if let missing = missing(write, from: copiesBeforeRepair[write.key]?[owner] ?? nil) {
                     problems.append("\(write.key): hinted owner \(owner) after handoff \(missing)")
                 }
@@ -119,6 +122,6 @@ extension ClusterSimulation {
     /// The command that replays this run.
     public var replayCommand: String {
         "swift run ringstore-sim --seed \(seed) --nodes \(options.nodeCount) --policy \(options.policy.rawValue)"
-            + (options.sloppy ? " --sloppy" : "")
+            + (options.sloppy ? " --sloppy" : "") + (options.ringChanges ? " --ring-changes" : "")
     }
 }

@@ -23,6 +23,9 @@ struct RingstoreSim: ParsableCommand {
     @Flag(help: "Let fallbacks stand in for unreachable owners (sloppy quorum, hinted handoff).")
     var sloppy = false
 
+    @Flag(help: "Leaderless: nodes join, leave and replace members during the run (partitions move with their data).")
+    var ringChanges = false
+
     @Flag(help: "Print the fault log of each run.")
     var verbose = false
 
@@ -52,12 +55,14 @@ struct RingstoreSim: ParsableCommand {
         var failed = 0
         for seed in seed..<(seed + UInt64(max(1, runs))) {
             let simulation = try ClusterSimulation(
-                seed: seed, options: ClusterSimulation.Options(nodeCount: nodes, policy: conflict, sloppy: sloppy))
+                seed: seed,
+                options: ClusterSimulation.Options(
+                    nodeCount: nodes, policy: conflict, sloppy: sloppy, ringChanges: ringChanges))
             simulation.run()
             let problems = simulation.check()
             if verbose { for line in simulation.log { print("  \(line)") } }
             print(
-                "seed \(seed): \(simulation.acknowledged.count) acknowledged (\(simulation.hintedWrites) hinted), \(simulation.failedWrites) failed writes, \(simulation.reads) reads: \(problems.isEmpty ? "ok" : "FAILED")"
+                "seed \(seed): \(simulation.acknowledged.count) acknowledged (\(simulation.hintedWrites) hinted), \(simulation.failedWrites) failed writes, \(simulation.reads) reads\(simulation.ringChanges.isEmpty ? "" : ", ring changes: " + simulation.ringChanges.joined(separator: "; ")): \(problems.isEmpty ? "ok" : "FAILED")"
             )
             for problem in problems { print("  \(problem)") }
             if !problems.isEmpty { failed += 1 }
