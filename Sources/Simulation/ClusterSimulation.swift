@@ -29,6 +29,9 @@ public final class ClusterSimulation: @unchecked Sendable {
         /// Whether nodes join, leave and replace members during the run (two spare nodes
         /// run outside the ring from the start).
         public var ringChanges = false
+        /// Whether anti-entropy runs. Without it, a write only some replicas got stays there
+        /// until a read repairs it, so a partition move that loses a copy shows.
+        public var antiEntropy = true
 
         public init(nodeCount: Int = 3, policy: ConflictPolicy = .vv, sloppy: Bool = false, ringChanges: Bool = false) {
             self.nodeCount = nodeCount
@@ -70,6 +73,10 @@ public final class ClusterSimulation: @unchecked Sendable {
     private var moves: [NodeID: RingMoves] = [:]
     /// Partitions that still moved once the heal was over (each should have finished).
     public private(set) var unfinishedMoves = 0
+    /// When each partition's draining phase began.
+    private var drainingSince: [Int: UInt64] = [:]
+    /// Copies a move lost: found when it ended (see `checkMoveEnd`).
+    public private(set) var movesLosingCopies: [String] = []
     /// Nodes replaced while dead: they never start again.
     private(set) var dead: Set<NodeID> = []
     /// The ring changes committed, as `join n4`, `leave n2`, `replace n1 n5`.
@@ -114,6 +121,7 @@ public final class ClusterSimulation: @unchecked Sendable {
         keyspace = Keyspace(
             name: try KeyspaceName(validating: "sim"), replicationFactor: options.replicationFactor,
             conflict: options.policy, sloppy: options.sloppy)
+        directory.onStore = { [unowned self] old, new in checkMoveEnd(old, new) }
         for id in ids {
             storages[id] = SimulatedStorage(world: world)
             hintStorages[id] = SimulatedStorage(world: world)
@@ -138,7 +146,8 @@ public final class ClusterSimulation: @unchecked Sendable {
             defaultTimeoutMillis: 200, hintStorage: hintStorages[id]!,
             handoff: HandoffSettings(
                 bytesPerSecond: 20_000, inFlightMax: 4, intervalMillis: 20, timeoutMillis: 200, backoffMaxMillis: 200),
-            antiEntropy: AntiEntropySettings(intervalMillis: 25, keysPerSecond: 2000, timeoutMillis: 200),
+            antiEntropy: AntiEntropySettings(
+                intervalMillis: 25, keysPerSecond: 2000, timeoutMillis: 200, enabled: options.antiEntropy),
             tombstones: TombstoneSettings(graceMillis: 500, intervalMillis: 20, timeoutMillis: 200),
             transferBytesPerSecond: 200_000)
         node.install(keyspaces: [keyspace])
@@ -261,6 +270,49 @@ public final class ClusterSimulation: @unchecked Sendable {
         return copies
     }
 
+    /// What a move promises when it ends: every acknowledged write an outgoing owner holds
+    /// is held by an incoming one too, unless it was acknowledged after the draining phase
+    /// began (the new owners counted it then, not the outgoing ones). Nodes down at that
+    /// moment are not asked.
+    private func checkMoveEnd(_ old: Ring, _ new: Ring) {
+        for move in new.moves where move.phase == .draining && old.move(PartitionID(move.partition))?.phase == .copying
+        {
+            drainingSince[move.partition] = world.nowMillis
+        }
+        for move in old.moves where new.move(PartitionID(move.partition)) == nil {
+            let n = options.replicationFactor
+            let (incoming, outgoing) = (move.incoming(replicationFactor: n), move.outgoing(replicationFactor: n))
+            let since = drainingSince[move.partition] ?? 0
+            for index in 0..<options.keys {
+                let key = key(index)
+                guard
+                    ring.partition(keyspace: keyspace.name, key: try! Key(validating: Array(key.utf8))).index
+                        == move.partition
+                else { continue }
+                let copies = { (nodes: [NodeID]) in nodes.compactMap { self.copy(of: key, on: $0) } }
+                let (theirs, ours) = (copies(outgoing), copies(incoming))
+                guard ours.count == incoming.count else { continue }
+                for write in acknowledged where write.key == key && write.acknowledgedAt < since {
+                    guard theirs.contains(where: { missing(write, from: $0) == nil }),
+                        !ours.contains(where: { missing(write, from: $0) == nil })
+                    else { continue }
+                    movesLosingCopies.append(
+                        "\(key): the move of partition \(move.partition) to \(incoming) ended without \(write.outcome.version), which \(outgoing) held"
+                    )
+                }
+            }
+        }
+    }
+
+    /// A running node's copy of `key` (nil inside when it holds none), or nil when it is down.
+    private func copy(of key: String, on id: NodeID) -> ReplicaObject?? {
+        guard let node = network.nodes[id] else { return nil }
+        let answer = Answer()
+        node.handle(.read(keyspace: "sim", key: Array(key.utf8))) { answer.reply = $0 }
+        guard case .object(let object) = answer.reply else { return nil }
+        return .some(object)
+    }
+
     /// One or two ring changes at random moments: a spare node joins, a member leaves, or
     /// a spare replaces a member (in strict runs, half the time one that died for good).
     /// Each waits for the moves of the one before.
@@ -293,7 +345,9 @@ public final class ClusterSimulation: @unchecked Sendable {
             let replaced = members.randomElement(using: &world.random)!
             next = members.map { $0 == replaced ? spare : $0 }
             change = "replace \(replaced) \(spare)"
-            if !options.sloppy, world.chance(0.5) {
+            // A dead node takes its copies with it: only when every acknowledged write has another.
+            if !options.sloppy, options.writeLevel.required(replicas: options.replicationFactor) >= 2, world.chance(0.5)
+            {
                 crash(replaced)
                 dead.insert(replaced)
                 change += " (dead)"

@@ -12,12 +12,15 @@ extension ClusterSimulation {
     ///   write was acknowledged sees it, by the same rules (read-your-writes);
     /// - after the heal every hint was handed over to its owner and deleted: every owner
     ///   that a fallback stood in for has the write before any read repairs it;
-    /// - after the heal, before any read, anti-entropy made every owner of every key hold
-    ///   the same object (replicas converge for keys nobody reads);
-    /// - every partition move of a committed ring change ended (within 30 s of the heal).
+    /// - after the heal, before any read, anti-entropy (when it runs) made every owner of
+    ///   every key hold the same object (replicas converge for keys nobody reads);
+    /// - every partition move of a committed ring change ended (within 30 s of the heal),
+    ///   and none ended with an incoming owner lacking a write that an outgoing one held
+    ///   and counted (acknowledged before the draining phase began).
     public func check() -> [String] {
         var problems: [String] = []
         if unfinishedMoves > 0 { problems.append("\(unfinishedMoves) partition(s) still moved 30 s after the heal") }
+        problems += movesLosingCopies
         let n = options.replicationFactor
         if !options.sloppy, options.readLevel.required(replicas: n) + options.writeLevel.required(replicas: n) > n {
             for read in completedReads {
@@ -39,7 +42,7 @@ extension ClusterSimulation {
                 }
             }
         }
-        for (key, copies) in copiesBeforeRepair.sorted(by: { $0.key < $1.key }) {
+        for (key, copies) in copiesBeforeRepair.sorted(by: { $0.key < $1.key }) where options.antiEntropy {
             let distinct = Set(copies.values.map { $0?.encoded() })
             if distinct.count > 1 {
                 problems.append("\(key): owners differ after the heal, before any read: anti-entropy did not converge")
@@ -123,5 +126,8 @@ extension ClusterSimulation {
     public var replayCommand: String {
         "swift run ringstore-sim --seed \(seed) --nodes \(options.nodeCount) --policy \(options.policy.rawValue)"
             + (options.sloppy ? " --sloppy" : "") + (options.ringChanges ? " --ring-changes" : "")
+            + (options.writeLevel == .quorum ? "" : " --write-level \(options.writeLevel)")
+            + (options.readLevel == .quorum ? "" : " --read-level \(options.readLevel)")
+            + (options.antiEntropy ? "" : " --no-anti-entropy")
     }
 }

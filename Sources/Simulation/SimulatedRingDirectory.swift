@@ -9,6 +9,8 @@ final class SimulatedRingDirectory: RingDirectory, @unchecked Sendable {
     let world: SimulatedWorld
     let network: SimulatedNetwork
     private(set) var stored: Ring
+    /// Called with the ring replaced and its successor, before any node learns it.
+    var onStore: (Ring, Ring) -> Void = { _, _ in }
 
     init(world: SimulatedWorld, network: SimulatedNetwork, ring: Ring) {
         self.world = world
@@ -29,6 +31,7 @@ final class SimulatedRingDirectory: RingDirectory, @unchecked Sendable {
 
     /// Stores `ring` and lets every running node learn it.
     func store(_ ring: Ring) {
+        onStore(stored, ring)
         stored = ring
         for id in network.nodes.keys.sorted() {
             world.schedule(afterMillis: world.between(1...20)) { [self] in network.nodes[id]?.install(ring: ring) }

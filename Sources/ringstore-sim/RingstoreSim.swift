@@ -26,6 +26,15 @@ struct RingstoreSim: ParsableCommand {
     @Flag(help: "Leaderless: nodes join, leave and replace members during the run (partitions move with their data).")
     var ringChanges = false
 
+    @Option(help: "Leaderless: the level of every write (one, quorum, all or a number).")
+    var writeLevel: String = "quorum"
+
+    @Option(help: "Leaderless: the level of every read.")
+    var readLevel: String = "quorum"
+
+    @Flag(help: "Leaderless: run without anti-entropy (replicas converge through read repair only).")
+    var noAntiEntropy = false
+
     @Flag(help: "Print the fault log of each run.")
     var verbose = false
 
@@ -54,10 +63,16 @@ struct RingstoreSim: ParsableCommand {
         guard (3...16).contains(nodes) else { throw ValidationError("--nodes is 3 to 16") }
         var failed = 0
         for seed in seed..<(seed + UInt64(max(1, runs))) {
-            let simulation = try ClusterSimulation(
-                seed: seed,
-                options: ClusterSimulation.Options(
-                    nodeCount: nodes, policy: conflict, sloppy: sloppy, ringChanges: ringChanges))
+            var options = ClusterSimulation.Options(
+                nodeCount: nodes, policy: conflict, sloppy: sloppy, ringChanges: ringChanges)
+            do {
+                options.writeLevel = try ConsistencyLevel(parsing: writeLevel)
+                options.readLevel = try ConsistencyLevel(parsing: readLevel)
+                options.antiEntropy = !noAntiEntropy
+            } catch {
+                throw ValidationError("--write-level and --read-level are one, quorum, all or a number")
+            }
+            let simulation = try ClusterSimulation(seed: seed, options: options)
             simulation.run()
             let problems = simulation.check()
             if verbose { for line in simulation.log { print("  \(line)") } }

@@ -23,11 +23,13 @@ import Testing
         var failed = 0
         var changes = 0
         for seed in seeds {
-            let simulation = try await HeavyWork.run {
-                let simulation = try ClusterSimulation(
-                    seed: seed,
-                    options: ClusterSimulation.Options(
-                        nodeCount: nodes, policy: policy, sloppy: sloppy, ringChanges: ringChanges))
+            var options = ClusterSimulation.Options(
+                nodeCount: nodes, policy: policy, sloppy: sloppy, ringChanges: ringChanges)
+            // Writes acknowledged by one replica: a partition move that loses the only
+            // counted copy shows (with quorums, another owner keeps it).
+            if ringChanges && policy == .lww { options.writeLevel = .one }
+            let simulation = try await HeavyWork.run { [options] in
+                let simulation = try ClusterSimulation(seed: seed, options: options)
                 simulation.run()
                 return simulation
             }
@@ -42,6 +44,6 @@ import Testing
         #expect(sloppy == (hinted > 0), "sloppy runs must use fallbacks, strict ones never: \(hinted) hinted")
         // The faults must bite and the cluster must still work: both kinds of outcome occur.
         #expect(acknowledged > seeds.count * 20, "too few writes were acknowledged: \(acknowledged)")
-        #expect(failed > 0, "no write ever failed: the faults did nothing")
+        #expect(failed > 0 || ringChanges && policy == .lww, "no write ever failed: the faults did nothing")
     }
 }
