@@ -114,34 +114,45 @@ extension Ring {
     /// copy of a phase advances the move: copying flips to draining, draining ends it; the
     /// last move to end takes the nodes that hold nothing out of the ring.
     public func recording(done node: NodeID, partition: Int, phase: PartitionMove.Phase) -> Ring? {
-        guard var move = moves.first(where: { $0.partition == partition }), move.phase == phase,
-            move.required.contains(node), !move.done.contains(node)
-        else { return nil }
+        recording(done: node, [(partition, phase)])
+    }
+
+    /// The ring once `node` finished every copy of `steps` (partition and phase), as one
+    /// new version; nil when none of them changes anything.
+    public func recording(done node: NodeID, _ steps: [(partition: Int, phase: PartitionMove.Phase)]) -> Ring? {
         let next = version + 1
-        move.done.append(node)
         var owners = (0..<partitionCount).map { explicitOwners(PartitionID($0)) }
-        var remaining = moves.filter { $0.partition != partition }
-        if Set(move.done).isSuperset(of: move.required) {
-            if phase == .copying {
-                owners[partition] = move.target
-                remaining.append(
-                    PartitionMove(
+        var current = Dictionary(uniqueKeysWithValues: moves.map { ($0.partition, $0) })
+        var changed = false
+        for (partition, phase) in steps {
+            guard var move = current[partition], move.phase == phase, move.required.contains(node),
+                !move.done.contains(node)
+            else { continue }
+            changed = true
+            move.done.append(node)
+            if Set(move.done).isSuperset(of: move.required) {
+                if phase == .copying {
+                    owners[partition] = move.target
+                    current[partition] = PartitionMove(
                         partition: partition, previous: move.previous, target: move.target, phase: .draining,
-                        since: next))
+                        since: next)
+                } else {
+                    current[partition] = nil
+                }
+            } else {
+                current[partition] = move
             }
-        } else {
-            remaining.append(move)
         }
-        remaining.sort { $0.partition < $1.partition }
+        guard changed else { return nil }
         var members = nodes
-        if remaining.isEmpty {
+        if current.isEmpty {
             let holding = Set(owners.joined())
             members = nodes.filter(holding.contains)
         }
         let replicas = owners.map(\.count).max() ?? 1
         return try? Ring(
             assignment: RingAssignment(partitionCount: partitionCount, replicas: replicas, owners: owners),
-            nodes: members, version: next, moves: remaining)
+            nodes: members, version: next, moves: Array(current.values))
     }
 
     /// The move of `partition`, if it is moving.

@@ -133,11 +133,11 @@ public final class Node: Sendable {
     /// Replaces the ring (a cluster's metadata changed) and caches it in storage; a ring
     /// older than the installed one (a slow read racing a newer one) is ignored.
     public func install(ring: Ring) {
-        let changed = ringState.replace(with: ring)
-        if changed {
-            persist(StorageKey.ring, RingCodec.encode(ring))
-            antiEntropy.rebuild(from: objects, ring: ring)
-        }
+        guard let previous = ringState.replace(with: ring) else { return }
+        persist(StorageKey.ring, RingCodec.encode(ring))
+        // The hash trees are per partition, which only the partition count decides: a new
+        // version of the same ring (every step of a move) leaves them as they are.
+        if previous.partitionCount != ring.partitionCount { antiEntropy.rebuild(from: objects, ring: ring) }
     }
 
     // MARK: Keyspaces
@@ -300,12 +300,12 @@ final class SharedRing: Sendable {
 
     var value: Ring { ring.withLock { $0 } }
 
-    /// Installs `new`; returns whether it differs from the ring it replaced.
-    func replace(with new: Ring) -> Bool {
+    /// Installs `new` unless it is older or the same; returns the ring it replaced.
+    func replace(with new: Ring) -> Ring? {
         ring.withLock { ring in
-            guard new.version >= ring.version else { return false }
+            guard new.version >= ring.version, ring != new else { return nil }
             defer { ring = new }
-            return ring != new
+            return ring
         }
     }
 }

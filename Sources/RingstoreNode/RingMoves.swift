@@ -113,35 +113,34 @@ public final class RingMoves: Sendable {
         if let lowest, lowest >= ring.version { _ = node.dropUnheldReplicas() }
     }
 
-    /// Records the finished copies in the ring, one compare-and-swap at a time (a
-    /// conflict installs the ring it lost to and tries again on that).
+    /// Records the finished copies in the ring, all of them in one compare-and-swap, one
+    /// at a time (a conflict installs the ring it lost to and tries again on that).
     private func record(_ ring: Ring) {
-        let next = state.withLock { state -> (Step, Ring)? in
+        let next = state.withLock { state -> ([Step], Ring)? in
             guard !state.recording else { return nil }
             // Copies the ring no longer asks for (recorded already, or the move moved on) are forgotten.
             state.finished = state.finished.filter { step in
                 guard let move = ring.move(PartitionID(step.partition)) else { return false }
                 return move.phase == step.phase && !move.done.contains(node.id)
             }
-            for step in state.finished {
-                if let advanced = ring.recording(done: node.id, partition: step.partition, phase: step.phase) {
-                    state.recording = true
-                    return (step, advanced)
-                }
+            let steps = state.finished.sorted { ($0.partition, $0.phase.rawValue) < ($1.partition, $1.phase.rawValue) }
+            guard let advanced = ring.recording(done: node.id, steps.map { ($0.partition, $0.phase) }) else {
+                return nil
             }
-            return nil
+            state.recording = true
+            return (steps, advanced)
         }
-        guard let (step, advanced) = next else { return }
+        guard let (steps, advanced) = next else { return }
         directory.replace(version: ring.version, with: advanced) { [self] stored, current in
             state.withLock { state in
                 state.recording = false
-                if stored { state.finished.remove(step) }
+                if stored { state.finished.subtract(steps) }
             }
             if stored {
                 node.logger.info(
-                    "partition copy recorded",
+                    "partition copies recorded",
                     metadata: [
-                        "partition": "\(step.partition)", "phase": "\(step.phase)", "ring": "\(advanced.version)",
+                        "partitions": "\(steps.map { "\($0.partition) \($0.phase)" })", "ring": "\(advanced.version)",
                     ])
                 node.install(ring: advanced)
                 record(advanced)

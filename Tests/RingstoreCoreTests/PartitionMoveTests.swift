@@ -38,6 +38,22 @@ import Testing
         #expect(flipped.recording(done: NodeID("n1"), partition: move.partition, phase: .draining) == nil)
     }
 
+    @Test func severalCopiesAreRecordedAsOneVersion() throws {
+        let three = RingClaimTests.names(1...3)
+        let start = try Ring(partitionCount: 16, nodes: three)
+        let plan = RingClaim.claim(from: start.assignment(replicas: 3), nodes: three + [NodeID("n4")])
+        let committed = try start.committing(plan, members: three + [NodeID("n4")])
+        let steps = committed.moves.map { ($0.partition, PartitionMove.Phase.copying) }
+        let flipped = try #require(committed.recording(done: NodeID("n4"), steps))
+        #expect(flipped.version == committed.version + 1)
+        #expect(flipped.moves.allSatisfy { $0.phase == .draining && $0.since == flipped.version })
+        let ended = try #require(
+            flipped.recording(done: NodeID("n4"), flipped.moves.map { ($0.partition, .draining) }))
+        #expect(ended.moves.isEmpty && ended.version == committed.version + 2)
+        #expect(ended.assignment(replicas: 3) == plan)
+        #expect(ended.recording(done: NodeID("n4"), steps) == nil)
+    }
+
     @Test func randomPlansEndInTheirClaimAndEveryVersionReachesItsNeighboursOwners() async {
         await propertyCheck(count: 100, input: Gen.uint64(in: 0...UInt64.max)) { seed in
             var random = SeededRandom(seed: seed)

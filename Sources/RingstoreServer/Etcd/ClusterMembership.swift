@@ -214,6 +214,21 @@ public final class ClusterMembership: Service, Sendable {
     /// identical existing one is confirmed, a different one is a conflict.
     func createKeyspace(_ keyspace: Keyspace) async throws(RingstoreError) -> Bool {
         try keyspace.validate(nodeCount: node.nodeCount)
+        let ring = node.ring
+        if keyspace.mode == .leader, !ring.moves.isEmpty {
+            throw RingstoreError(
+                .unavailable,
+                "the ring moves \(ring.moves.count) partitions (ring version \(ring.version)); leader-mode keyspaces can be created once the moves end"
+            )
+        }
+        if ring.isAssigned,
+            let width = (0..<ring.partitionCount).map({ ring.explicitOwners(PartitionID($0)).count }).min(),
+            keyspace.replicationFactor > width
+        {
+            throw RingstoreError(
+                .invalidKeyspaceDefinition,
+                "the ring places \(width) replicas of each partition; a keyspace may have at most \(width)")
+        }
         let key = metadata.keyspacesPrefix + keyspace.name.name
         do {
             if try await etcd.create(key, ClusterMetadata.encode(keyspace)) {
