@@ -4,11 +4,11 @@ fourth node joins and one of the first three leaves, and the transfer rate of a 
 an unlimited budget.
 
     bench/elastic.py [--minutes 5] [--join-at 60] [--leave-at 180] [--records 200000]
-        [--value-bytes 1024] [--connections 32] [--bin-dir .build/release]
-        [--name elastic] [--out-dir bench/results]
+        [--value-bytes 1024] [--connections 32] [--transfer-budget BYTES_PER_SECOND]
+        [--bin-dir .build/release] [--name elastic] [--out-dir bench/results]
 
-run        etcd and three `ringstore serve` (deploy/local/cluster.sh, default transfer
-           budget), a keyspace `bench` (N=3, w=quorum, r=quorum); ringstore-bench loads
+run        etcd and three `ringstore serve` (deploy/local/cluster.sh; every node with
+           --transfer-bytes-per-second from --transfer-budget, default the server's), a keyspace `bench` (N=3, w=quorum, r=quorum); ringstore-bench loads
            --records records, then runs YCSB-A for --minutes through n1 and n2 (the nodes
            that stay: a client of a leaving node would be moved off it by its load
            balancer). At --join-at seconds `cluster.sh add` starts n4, joins it and commits
@@ -73,9 +73,10 @@ class Environment:
             RINGSTORE_LOCAL_DIR=directory, RINGSTORE_HTTP_BASE=str(HTTP_BASE), RINGSTORE_ETCD_PORT=str(ETCD_PORT),
             RINGSTORE_BIN=os.path.join(bin_dir, "ringstore"))
         self.bin_dir = bin_dir
+        self.node_args = ""
 
-    def cluster(self, *arguments, node_args=""):
-        env = dict(self.env, RINGSTORE_NODE_ARGS=node_args)
+    def cluster(self, *arguments, node_args=None):
+        env = dict(self.env, RINGSTORE_NODE_ARGS=self.node_args if node_args is None else node_args)
         result = subprocess.run([CLUSTER, *arguments], env=env, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"cluster.sh {' '.join(arguments)}: {result.stdout}{result.stderr}")
@@ -131,6 +132,7 @@ def main():
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--value-bytes", type=int, default=1024)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--transfer-budget", type=int, default=None)
     parser.add_argument("--bin-dir", default=os.path.join(ROOT, ".build", "release"))
     parser.add_argument("--name", default="elastic")
     parser.add_argument("--out-dir", default=os.path.join(ROOT, "bench", "results"))
@@ -140,6 +142,9 @@ def main():
     commit = commit.stdout.strip()
     directory = tempfile.mkdtemp(prefix="ringstore-elastic-")
     environment = Environment(args.bin_dir, directory)
+    if args.transfer_budget is not None:
+        environment.node_args = f"--transfer-bytes-per-second {args.transfer_budget}"
+    budget = "32 MiB/s (the default)" if args.transfer_budget is None else f"{args.transfer_budget / (1 << 20):g} MiB/s"
     bench = os.path.join(args.bin_dir, "ringstore-bench")
     endpoints = f"127.0.0.1:{HTTP_BASE + 1},127.0.0.1:{HTTP_BASE + 2}"
     common = [
@@ -262,12 +267,14 @@ def main():
     lines = [
         f"# An elastic cluster under YCSB-A (commit {commit})", "",
         f"`bench/elastic.py --minutes {args.minutes} --records {args.records} --value-bytes {args.value_bytes} "
-        f"--connections {args.connections}` on this machine (2 cores shared by etcd, the nodes and the client).",
+        f"--connections {args.connections}"
+        + ("" if args.transfer_budget is None else f" --transfer-budget {args.transfer_budget}")
+        + "` on this machine (2 cores shared by etcd, the nodes and the client).",
         "", f"![throughput and p99]({os.path.basename(base)}.png)", "",
         f"- operations: {results['operations']}, mean {results['throughput']:.0f}/s; failed requests: {errors}",
         f"- join of n4 at {events['join']:.0f} s: {results['join_moves']} partition replicas moved "
         f"(the least any balanced claim needs: {results['join_least']}), {join_bytes / mib:.1f} MiB received in "
-        f"{results['join_seconds']} s (commit to no transfers, default budget 32 MiB/s)",
+        f"{results['join_seconds']} s (commit to no transfers, budget {budget})",
         f"- leave of n3 at {events['leave']:.0f} s: {results['leave_moves']} moved (least {results['leave_least']}), "
         f"{leave_bytes / mib:.1f} MiB received by n1, n2, n4 in {results['leave_seconds']} s",
         f"- unlimited budget, idle cluster: n5 received {unlimited_bytes / mib:.1f} MiB in {unlimited_seconds:.1f} s "
