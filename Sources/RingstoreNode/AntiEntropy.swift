@@ -81,6 +81,11 @@ final class AntiEntropy: Sendable {
         trees.withLock { $0 = fresh }
     }
 
+    /// How many keys this node holds of each partition replica.
+    func keyCounts() -> [PartitionReplica: Int] {
+        trees.withLock { trees in trees.mapValues { $0.keysByBucket.values.reduce(0) { $0 + $1.count } } }
+    }
+
     func tree(_ replica: PartitionReplica) -> HashTree { trees.withLock { $0[replica]?.tree ?? HashTree() } }
 
     /// The digest of every key in `buckets` of a partition replica, from the index (kept

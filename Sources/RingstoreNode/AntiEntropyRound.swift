@@ -10,6 +10,10 @@ extension Node {
         return (converged.filter { held.contains($0.key) }, held.filter { converged[$0] == nil })
     }
 
+    /// How many keys this node holds of each partition replica of a leaderless keyspace
+    /// (owned or not: a copy not dropped yet counts too), from the anti-entropy index.
+    public var heldKeyCounts: [PartitionReplica: Int] { antiEntropy.keyCounts().filter { $0.value > 0 } }
+
     /// Every partition replica of a leaderless keyspace that this node holds, with the
     /// peer it compares with: the next owner after it, so the owners of a partition
     /// compare in a cycle and every pair converges through it.

@@ -145,7 +145,12 @@ public struct NodeServer: Sendable {
             }
         let router = Router(
             node: node, registry: registry, readiness: Readiness(), createKeyspace: creator, membership: membership,
-            health: health)
+            health: health,
+            storedBytesPerKey: {
+                let statistics = store.statistics()
+                guard statistics.liveKeys > 0, statistics.totalBytes >= statistics.deadBytes else { return nil }
+                return Double(statistics.totalBytes - statistics.deadBytes) / Double(statistics.liveKeys)
+            })
         let http = HTTPServer(
             router: router, metrics: HTTPMetrics(factory: factory), group: group, host: configuration.httpHost,
             port: configuration.httpPort, bodyBytesMax: configuration.limits.valueBytesMax, logger: logger

@@ -20,6 +20,8 @@ struct Router: Sendable {
     let membership: ClusterMembership?
     /// Failure detection of the peers; nil for a node that runs alone.
     let health: PeerHealth?
+    /// The store's average bytes per live key (what a copied key costs, about).
+    let storedBytesPerKey: @Sendable () -> Double?
 
     enum Route: String {
         case kv = "/v1/kv"
@@ -363,6 +365,12 @@ struct Router: Sendable {
             var partition: Int
             var owners: [String]
         }
+        /// How many keys this node holds of one partition of a leaderless keyspace.
+        struct Held: Encodable {
+            var keyspace: String
+            var partition: Int
+            var keys: Int
+        }
         /// A partition that moves: its copying or draining phase, the nodes it moves from
         /// and to, and which of the incoming nodes finished the phase's copy.
         struct Transfer: Encodable {
@@ -392,6 +400,8 @@ struct Router: Sendable {
         var ringVersion: Int
         var ring: [RingEntry]
         var transfers: [Transfer]
+        var held: [Held]
+        var storedBytesPerKey: Double?
         var nodes: [Member]
         var keyspaces: [String]
         var antiEntropy: [Convergence]
@@ -401,8 +411,9 @@ struct Router: Sendable {
         var leaderLosses: [LeaderLossView]
 
         enum CodingKeys: String, CodingKey {
-            case node, cluster, partitions, nodes, keyspaces, ring, transfers
+            case node, cluster, partitions, nodes, keyspaces, ring, transfers, held
             case ringVersion = "ring_version"
+            case storedBytesPerKey = "stored_bytes_per_key"
             case antiEntropy = "anti_entropy"
             case leaderPartitions = "leader_partitions"
             case leaderLosses = "leader_losses"
@@ -518,6 +529,10 @@ struct Router: Sendable {
                     to: move.required.map(\.name), done: move.done.map(\.name),
                     since: move.since)
             },
+            held: node.heldKeyCounts.sorted { $0.key < $1.key }.map {
+                .init(keyspace: $0.key.keyspace, partition: $0.key.partition, keys: $0.value)
+            },
+            storedBytesPerKey: storedBytesPerKey(),
             nodes: listed.map { id in
                 let phi = phis[id].map { $0.isFinite ? min($0, 300) : 300 }
                 return .init(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RingstoreClient
 import RingstoreCore
 import RingstoreServer
 
@@ -166,8 +167,51 @@ extension ClusterCommand {
             }
             print(
                 "partition replicas to move: \(plan.moves) (the least any balanced claim needs: \(plan.minimumMoves))")
+            print(await ClusterCommand.bytesToMove(plan, options))
             print("`ringstore cluster commit` carries it out")
         }
+    }
+
+    /// What the plan would copy, estimated from the keys the running nodes hold of each
+    /// partition (`held` in `/v1/cluster`) and their stores' bytes per key.
+    static func bytesToMove(_ plan: RingPlan, _ options: ClusterOptions) async -> String {
+        guard let (etcd, metadata) = try? options.connect(),
+            let registrations = try? await etcd.range(metadata.nodesPrefix, prefix: true),
+            let keyspaceEntries = try? await etcd.range(metadata.keyspacesPrefix, prefix: true)
+        else { return "bytes to move: unknown (etcd did not answer)" }
+        var keys: [String: [Int: Int]] = [:]
+        var bytesPerKey: [Double] = []
+        for entry in registrations {
+            guard let registration = ClusterMetadata.decode(ClusterMetadata.Registration.self, entry.value),
+                let client = try? RingstoreClient(endpoint: registration.http, timeout: .seconds(2)),
+                let response = try? await client.send(method: .GET, path: "/v1/cluster"), response.status == 200,
+                let view = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+            else { continue }
+            if let perKey = view["stored_bytes_per_key"] as? Double { bytesPerKey.append(perKey) }
+            for held in view["held"] as? [[String: Any]] ?? [] {
+                guard let keyspace = held["keyspace"] as? String, let partition = held["partition"] as? Int,
+                    let count = held["keys"] as? Int
+                else { continue }
+                keys[keyspace, default: [:]][partition] = max(keys[keyspace]?[partition] ?? 0, count)
+            }
+        }
+        guard !bytesPerKey.isEmpty else { return "bytes to move: unknown (no node answered)" }
+        let perKey = bytesPerKey.reduce(0, +) / Double(bytesPerKey.count)
+        var copied = 0
+        for keyspace in keyspaceEntries.compactMap({ ClusterMetadata.decode(Keyspace.self, $0.value) })
+        where keyspace.mode == .leaderless {
+            let n = keyspace.replicationFactor
+            for partition in 0..<plan.before.partitionCount {
+                let before = Set(plan.before.owners[partition].prefix(n))
+                let incoming = plan.after.owners[partition].prefix(n).filter { !before.contains($0) }.count
+                copied += incoming * (keys[keyspace.name.name]?[partition] ?? 0)
+            }
+        }
+        let mebibytes = Double(copied) * perKey / Double(1 << 20)
+        return String(
+            format:
+                "bytes to move: about %.1f MiB (%d keys copied, at the %d answering nodes' %.0f stored bytes per key)",
+            mebibytes, copied, bytesPerKey.count, perKey)
     }
 
     struct Commit: AsyncParsableCommand {

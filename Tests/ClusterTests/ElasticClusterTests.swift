@@ -39,6 +39,8 @@ import Testing
     static func change(_ cluster: TestCluster, _ arguments: [String], observer: Int = 0) async throws {
         let staged = try cluster.cli(arguments)
         #expect(staged.status == 0, "\(arguments): \(staged.output)")
+        let plan = try cluster.cli(["plan"])
+        #expect(plan.output.contains("bytes to move: about"), "\(plan.output)")
         let committed = try cluster.cli(["commit"])
         #expect(committed.status == 0 && committed.output.contains("committed: ring version"), "\(committed.output)")
         let version =
