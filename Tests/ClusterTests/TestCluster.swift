@@ -67,7 +67,7 @@ final class TestCluster: @unchecked Sendable {
         if !reports.isEmpty { print("TestCluster: replaced an etcd that did not answer: \(reports)") }
         self.etcd = etcd
         nodes = try members.indices.map { try start($0) }
-        for node in nodes { try await node.waitUntilHealthy() }
+        for index in nodes.indices { try await waitUntilHealthy(index) }
     }
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
@@ -88,6 +88,26 @@ final class TestCluster: @unchecked Sendable {
 
     func client(_ index: Int) throws -> RingstoreClient { try nodes[index].client }
 
+    /// Waits until member `index` answers. A port chosen free can be taken by another test's
+    /// process before the member binds it: then the member gets new ports and starts again
+    /// (twice at most); any other early exit fails.
+    private func waitUntilHealthy(_ index: Int) async throws {
+        for attempt in 0..<3 {
+            do {
+                try await nodes[index].waitUntilHealthy()
+                return
+            } catch {
+                let log = (try? String(contentsOfFile: nodes[index].logPath, encoding: .utf8)) ?? ""
+                guard attempt < 2, log.contains("Address already in use") else { throw error }
+                print("TestCluster: \(members[index].id) lost its port to another process; new ports")
+                members[index].http = NodeProcess.freePort()
+                members[index].peer = NodeProcess.freePort()
+                try? FileManager.default.removeItem(atPath: nodes[index].logPath)
+                try start(index)
+            }
+        }
+    }
+
     /// Starts one more member (`n<count+1>`) on new ports; it registers in etcd and holds
     /// nothing until a committed plan gives it partitions. Returns its index.
     @discardableResult
@@ -96,7 +116,7 @@ final class TestCluster: @unchecked Sendable {
         members.append(
             Member(id: id, http: NodeProcess.freePort(), peer: NodeProcess.freePort(), directory: "\(root)/\(id)"))
         nodes.append(try start(members.count - 1))
-        try await nodes[members.count - 1].waitUntilHealthy()
+        try await waitUntilHealthy(members.count - 1)
         return members.count - 1
     }
 
