@@ -68,9 +68,6 @@ public final class RingMoves: Sendable {
         }
     }
 
-    /// Partitions moving to this node whose copy runs or waits to be recorded.
-    public var activeCopies: Int { state.withLock { $0.running.count + $0.finished.count } }
-
     /// One round: record finished copies, start due ones, drop what moved away.
     public func round() {
         let ring = node.ring

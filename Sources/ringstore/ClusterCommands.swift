@@ -97,14 +97,25 @@ struct ClusterCommand: AsyncParsableCommand {
             var leaderLosses: [(node: String, loss: [String: Any])] = []
         }
 
-        static func views(_ registered: [String: ClusterMetadata.Registration]) async -> Views {
-            var views = Views()
+        /// `GET /v1/cluster` of every registered node that answers within 2 s, by node id in order.
+        static func clusterDocuments(_ registered: [String: ClusterMetadata.Registration]) async -> [(
+            id: String, view: [String: Any]
+        )] {
+            var documents: [(String, [String: Any])] = []
             for (id, registration) in registered.sorted(by: { $0.key < $1.key }) {
                 guard let client = try? RingstoreClient(endpoint: registration.http, timeout: .seconds(2)),
                     let response = try? await client.send(method: .GET, path: "/v1/cluster"), response.status == 200,
-                    let view = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-                    let nodes = view["nodes"] as? [[String: Any]]
+                    let view = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
                 else { continue }
+                documents.append((id, view))
+            }
+            return documents
+        }
+
+        static func views(_ registered: [String: ClusterMetadata.Registration]) async -> Views {
+            var views = Views()
+            for (id, view) in await clusterDocuments(registered) {
+                guard let nodes = view["nodes"] as? [[String: Any]] else { continue }
                 for node in nodes {
                     guard let name = node["id"] as? String else { continue }
                     if views.viewer == nil, let phi = node["phi"] as? Double { views.phis[name] = phi }

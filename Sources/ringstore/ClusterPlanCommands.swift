@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import RingstoreClient
 import RingstoreCore
 import RingstoreServer
 
@@ -179,14 +178,14 @@ extension ClusterCommand {
             let registrations = try? await etcd.range(metadata.nodesPrefix, prefix: true),
             let keyspaceEntries = try? await etcd.range(metadata.keyspacesPrefix, prefix: true)
         else { return "bytes to move: unknown (etcd did not answer)" }
+        var registered: [String: ClusterMetadata.Registration] = [:]
+        for entry in registrations {
+            registered[String(entry.key.dropFirst(metadata.nodesPrefix.count))] = ClusterMetadata.decode(
+                ClusterMetadata.Registration.self, entry.value)
+        }
         var keys: [String: [Int: Int]] = [:]
         var bytesPerKey: [Double] = []
-        for entry in registrations {
-            guard let registration = ClusterMetadata.decode(ClusterMetadata.Registration.self, entry.value),
-                let client = try? RingstoreClient(endpoint: registration.http, timeout: .seconds(2)),
-                let response = try? await client.send(method: .GET, path: "/v1/cluster"), response.status == 200,
-                let view = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
-            else { continue }
+        for (_, view) in await Status.clusterDocuments(registered) {
             if let perKey = view["stored_bytes_per_key"] as? Double { bytesPerKey.append(perKey) }
             for held in view["held"] as? [[String: Any]] ?? [] {
                 guard let keyspace = held["keyspace"] as? String, let partition = held["partition"] as? Int,
